@@ -1,0 +1,39 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Osvi.Bridge;
+
+/// <summary>The <c>Bridge</c> configuration section: dispatching, shutdown and the bridge's own words to users.</summary>
+public sealed class BridgeOptions
+{
+    public const string Section = "Bridge";
+
+    /// <summary>Conversations worked on at once; messages of one conversation are always one at a time.</summary>
+    [Range(1, 100_000, ErrorMessage = "Bridge:MaxConcurrency must be between 1 and 100000")]
+    public int MaxConcurrency { get; set; } = 256;
+
+    /// <summary>Messages held (queued or in flight) before adapters are made to wait.</summary>
+    [Range(1, 10_000_000, ErrorMessage = "Bridge:QueueCapacity must be between 1 and 10000000")]
+    public int QueueCapacity { get; set; } = 10_000;
+
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", ErrorMessage = "Bridge:ShutdownTimeout must be between 00:00:00 and 1.00:00:00")]
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a platform event id is remembered to drop redeliveries.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "30.00:00:00", ErrorMessage = "Bridge:DeduplicationWindow must be between 00:01:00 and 30.00:00:00")]
+    public TimeSpan DeduplicationWindow { get; set; } = TimeSpan.FromHours(24);
+
+    public bool SendWelcomeMessage { get; set; } = true;
+
+    [Required(ErrorMessage = "Bridge:ApologyMessage is required")]
+    public string ApologyMessage { get; set; } = "Sorry, I can't reach the assistant right now. Please try again in a few minutes.";
+
+    [Required(ErrorMessage = "Bridge:ResetMessage is required")]
+    public string ResetMessage { get; set; } = "Started a new conversation. What can I help you with?";
+
+    [Required(ErrorMessage = "Bridge:HelpMessage is required")]
+    public string HelpMessage { get; set; } =
+        "Just write your question and the assistant will answer.\n\n/new or /reset: start a new conversation\n/help: show this help";
+
+    [Required(ErrorMessage = "Bridge:AlreadyStartedMessage is required")]
+    public string AlreadyStartedMessage { get; set; } = "We're already chatting: just send your message. Use /reset to start over.";
+}

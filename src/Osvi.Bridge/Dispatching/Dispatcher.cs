@@ -1,0 +1,240 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Osvi.Bridge.Messaging;
+
+namespace Osvi.Bridge.Dispatching;
+
+/// <summary>
+/// The in-process inbox: de-duplicates, then runs each conversation's messages strictly in arrival
+/// order while different conversations run side by side on <see cref="BridgeOptions.MaxConcurrency"/>
+/// workers. A conversation with work waits in one ready queue, so a worker is never idle while any
+/// conversation has a message (no hash lanes that could put two busy conversations behind each other).
+/// At most <see cref="BridgeOptions.QueueCapacity"/> messages are held; beyond that adapters wait.
+/// On stop it refuses new messages and drains the accepted ones within the shutdown timeout.
+/// </summary>
+public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
+{
+    private readonly IMessageHandler _handler;
+    private readonly IDeduplicationStore _deduplication;
+    private readonly BridgeOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<Dispatcher> _logger;
+    private readonly ConcurrentDictionary<string, Conversation> _conversations = new(StringComparer.Ordinal);
+    private readonly Channel<Conversation> _ready = Channel.CreateUnbounded<Conversation>(new UnboundedChannelOptions { SingleReader = false });
+    private readonly SemaphoreSlim _capacity;
+    private readonly CancellationTokenSource _abort = new();
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task[] _workers = [];
+    private int _pending;
+    private int _inFlight;
+    private int _closed;
+
+    public Dispatcher(IMessageHandler handler, IDeduplicationStore deduplication, IOptions<BridgeOptions> options,
+        TimeProvider time, ILogger<Dispatcher> logger)
+    {
+        _handler = handler;
+        _deduplication = deduplication;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+        _capacity = new SemaphoreSlim(_options.QueueCapacity, _options.QueueCapacity);
+    }
+
+    /// <summary>Messages accepted and not yet finished (queued plus in flight).</summary>
+    public int Pending => Volatile.Read(ref _pending);
+
+    /// <summary>Messages being handled right now.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    public async ValueTask<InboxReceipt> AcceptAsync(InboundMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        // Counted before the closed check so that StopAsync, which closes and then waits for zero,
+        // can never miss a message that got past the check.
+        Interlocked.Increment(ref _pending);
+        var handedOver = false;
+        var marked = false;
+        try
+        {
+            if (Volatile.Read(ref _closed) == 1)
+            {
+                throw new InboxClosedException();
+            }
+            if (!await _deduplication.TryMarkAsync(message.Platform, message.MessageId, cancellationToken))
+            {
+                LogDuplicate(_logger, message.Platform, message.MessageId);
+                return new InboxReceipt(InboxOutcome.Duplicate, Task.CompletedTask);
+            }
+            marked = true;
+            await _capacity.WaitAsync(cancellationToken);
+            var work = new Work(message, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            Enqueue(work);
+            handedOver = true;
+            return new InboxReceipt(InboxOutcome.Accepted, work.Done.Task);
+        }
+        finally
+        {
+            if (!handedOver)
+            {
+                if (marked)
+                {
+                    await _deduplication.UnmarkAsync(message.Platform, message.MessageId, CancellationToken.None);
+                }
+                FinishOne();
+            }
+        }
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _workers = Enumerable.Range(0, _options.MaxConcurrency).Select(_ => Task.Run(RunWorkerAsync, CancellationToken.None)).ToArray();
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref _closed, 1);
+        if (Volatile.Read(ref _pending) == 0)
+        {
+            _drained.TrySetResult();
+        }
+        else
+        {
+            LogDraining(_logger, Pending, _options.ShutdownTimeout);
+        }
+
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(_options.ShutdownTimeout);
+        try
+        {
+            await _drained.Task.WaitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            LogAbandoning(_logger, Pending);
+            await _abort.CancelAsync();
+        }
+
+        _ready.Writer.TryComplete();
+        // Workers finish promptly now: cancelled handlers return and queued work is skipped.
+        await Task.WhenAll(_workers).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    public void Dispose()
+    {
+        _abort.Dispose();
+        _capacity.Dispose();
+    }
+
+    private void Enqueue(Work work)
+    {
+        var key = work.Message.Conversation.Value;
+        while (true)
+        {
+            var conversation = _conversations.GetOrAdd(key, static k => new Conversation(k));
+            lock (conversation)
+            {
+                if (conversation.Retired)
+                {
+                    continue;
+                }
+                conversation.Items.Enqueue(work);
+                if (!conversation.Scheduled)
+                {
+                    conversation.Scheduled = true;
+                    _ready.Writer.TryWrite(conversation);
+                }
+                return;
+            }
+        }
+    }
+
+    private async Task RunWorkerAsync()
+    {
+        await foreach (var conversation in _ready.Reader.ReadAllAsync())
+        {
+            Work work;
+            lock (conversation)
+            {
+                work = conversation.Items.Dequeue();
+            }
+
+            Interlocked.Increment(ref _inFlight);
+            try
+            {
+                if (_abort.IsCancellationRequested)
+                {
+                    LogSkipped(_logger, work.Message.Platform, work.Message.Conversation.Value, work.Message.MessageId);
+                }
+                else
+                {
+                    await _handler.HandleAsync(work.Message, _abort.Token);
+                }
+            }
+            catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+            {
+                LogSkipped(_logger, work.Message.Platform, work.Message.Conversation.Value, work.Message.MessageId);
+            }
+            catch (Exception ex)
+            {
+                // One bad conversation must never take the worker down.
+                LogHandlerFailed(_logger, ex, work.Message.Platform, work.Message.Conversation.Value, work.Message.MessageId);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _inFlight);
+                work.Done.TrySetResult();
+                _capacity.Release();
+                lock (conversation)
+                {
+                    if (conversation.Items.Count > 0)
+                    {
+                        // Back of the line: one message per turn keeps busy conversations from starving others.
+                        _ready.Writer.TryWrite(conversation);
+                    }
+                    else
+                    {
+                        conversation.Scheduled = false;
+                        conversation.Retired = true;
+                        _conversations.TryRemove(new KeyValuePair<string, Conversation>(conversation.Key, conversation));
+                    }
+                }
+                FinishOne();
+            }
+        }
+    }
+
+    private void FinishOne()
+    {
+        if (Interlocked.Decrement(ref _pending) == 0 && Volatile.Read(ref _closed) == 1)
+        {
+            _drained.TrySetResult();
+        }
+    }
+
+    private sealed record Work(InboundMessage Message, TaskCompletionSource Done);
+
+    private sealed class Conversation(string key)
+    {
+        public string Key { get; } = key;
+        public Queue<Work> Items { get; } = new();
+        public bool Scheduled { get; set; }
+        public bool Retired { get; set; }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Dropped redelivered {Platform} event {MessageId}")]
+    private static partial void LogDuplicate(ILogger logger, string platform, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: finishing {Pending} accepted message(s) within {Timeout}")]
+    private static partial void LogDraining(ILogger logger, int pending, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutdown timeout reached with {Pending} message(s) unfinished; cancelling them")]
+    private static partial void LogAbandoning(ILogger logger, int pending);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Message {MessageId} of {Platform} conversation {ConversationKey} was not answered: the bridge stopped first")]
+    private static partial void LogSkipped(ILogger logger, string platform, string conversationKey, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Handling message {MessageId} of {Platform} conversation {ConversationKey} failed")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception, string platform, string conversationKey, string messageId);
+}

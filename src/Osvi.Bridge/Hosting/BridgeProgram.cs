@@ -1,0 +1,93 @@
+using Microsoft.Extensions.Options;
+using Osvi.Bridge.Adapters.Console;
+
+namespace Osvi.Bridge.Hosting;
+
+/// <summary>
+/// The command line: no command runs the worker; <c>chat</c> talks to the agent from the terminal.
+/// Exit codes: 0 done, 1 failed while running, 2 configuration error, 64 usage error.
+/// </summary>
+public static class BridgeProgram
+{
+    public const int ExitOk = 0;
+    public const int ExitFailure = 1;
+    public const int ExitConfiguration = 2;
+    public const int ExitUsage = 64;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var command = args.Length > 0 && !args[0].StartsWith('-') ? args[0].ToLowerInvariant() : null;
+        var rest = command is null ? args : args[1..];
+        try
+        {
+            switch (command)
+            {
+                case null when args.Any(a => a is "--help" or "-h" or "-?"):
+                case "help":
+                    await System.Console.Out.WriteLineAsync(Usage);
+                    return ExitOk;
+                case null:
+                    await using (var app = BridgeApp.CreateWorker(rest))
+                    {
+                        await app.RunAsync();
+                    }
+                    return ExitOk;
+                case "chat":
+                    return await ChatCommand.RunAsync(rest, System.Console.In, System.Console.Out);
+                default:
+                    await System.Console.Error.WriteLineAsync($"Unknown command '{args[0]}'.{Environment.NewLine}{Usage}");
+                    return ExitUsage;
+            }
+        }
+        catch (Exception ex) when (ConfigurationProblems(ex) is { Count: > 0 } problems)
+        {
+            await System.Console.Error.WriteLineAsync("Configuration error:");
+            foreach (var problem in problems)
+            {
+                await System.Console.Error.WriteLineAsync("  " + problem);
+            }
+            return ExitConfiguration;
+        }
+    }
+
+    private const string Usage = """
+        Usage: Osvi.Bridge [command] [--Section:Key=value ...]
+
+        Commands:
+          (none)   run the bridge worker (Telegram and/or Slack channels, health on :8080)
+          chat     chat with the configured OSVI agent from this terminal
+          help     show this text
+
+        Configuration comes from appsettings.json and environment variables (Osvi__ApiToken, ...).
+        Exit codes: 0 ok, 1 failure, 2 configuration error, 64 usage error.
+        """;
+
+    private static List<string> ConfigurationProblems(Exception exception)
+    {
+        var problems = new List<string>();
+        Collect(exception);
+        return problems;
+
+        void Collect(Exception ex)
+        {
+            switch (ex)
+            {
+                case OptionsValidationException options:
+                    // Keep only the message we wrote ("Osvi:ApiToken is required"), not the framework's wrapping.
+                    problems.AddRange(options.Failures.Select(f =>
+                        System.Text.RegularExpressions.Regex.Match(f, "with the error: '(?<m>.*)'\\.?$") is { Success: true } m ? m.Groups["m"].Value : f));
+                    break;
+                case BridgeConfigurationException config:
+                    problems.Add(config.Message);
+                    break;
+                case AggregateException aggregate:
+                    foreach (var inner in aggregate.InnerExceptions)
+                    {
+                        Collect(inner);
+                    }
+                    break;
+            }
+        }
+    }
+}

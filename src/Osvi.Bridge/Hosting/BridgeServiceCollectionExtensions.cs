@@ -1,0 +1,31 @@
+using Osvi.Bridge.Dispatching;
+using Osvi.Bridge.Messaging;
+using Osvi.Bridge.Osvi;
+using Osvi.Bridge.Relay;
+using Osvi.Bridge.Storage;
+
+namespace Osvi.Bridge.Hosting;
+
+/// <summary>Registers the core of the bridge: options, OSVI client, stores, relay and dispatcher (no channels).</summary>
+public static class BridgeServiceCollectionExtensions
+{
+    public static IServiceCollection AddBridgeCore(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<BridgeOptions>()
+            .Bind(configuration.GetSection(BridgeOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<ChannelStatusBoard>();
+        services.AddOsviClient(configuration);
+        services.AddBridgeStorage(configuration);
+        services.AddSingleton<SessionResolver>();
+        services.AddSingleton<IMessageHandler, MessageRelay>();
+        services.AddSingleton<Dispatcher>();
+        services.AddSingleton<IInbox>(sp => sp.GetRequiredService<Dispatcher>());
+        // Registered before any channel so that it stops after them: channels stop taking events,
+        // then the dispatcher drains what was accepted.
+        services.AddHostedService(sp => sp.GetRequiredService<Dispatcher>());
+        return services;
+    }
+}

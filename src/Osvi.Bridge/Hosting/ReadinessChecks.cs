@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Osvi.Bridge.Messaging;
+using Osvi.Bridge.Osvi;
+using StackExchange.Redis;
+
+namespace Osvi.Bridge.Hosting;
+
+/// <summary><c>/readyz</c>: Redis answers a PING (when configured).</summary>
+public sealed class RedisReadinessCheck(IServiceProvider services) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var redis = services.GetService<IConnectionMultiplexer>();
+        if (redis is null)
+        {
+            return HealthCheckResult.Healthy("in-memory store (no Redis configured)");
+        }
+        try
+        {
+            var latency = await redis.GetDatabase().PingAsync().WaitAsync(TimeSpan.FromSeconds(2), cancellationToken);
+            return HealthCheckResult.Healthy($"ping {latency.TotalMilliseconds:0.0} ms");
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return HealthCheckResult.Unhealthy("Redis unreachable: " + ex.Message);
+        }
+    }
+}
+
+/// <summary><c>/readyz</c>: OSVI did not last refuse our token.</summary>
+public sealed class OsviReadinessCheck(OsviAuthState auth) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(auth.IsRejected
+            ? HealthCheckResult.Unhealthy("OSVI refuses the API token or agent (401/403)")
+            : HealthCheckResult.Healthy("OSVI token not refused"));
+}
+
+/// <summary><c>/readyz</c>: every configured channel is connected to its platform.</summary>
+public sealed class ChannelsReadinessCheck(ChannelStatusBoard board) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var channels = board.Snapshot();
+        var down = channels.Where(c => !c.Connected).ToArray();
+        var detail = string.Join("; ", channels.Select(c => $"{c.Channel}: {c.Detail}"));
+        return Task.FromResult(down.Length == 0
+            ? HealthCheckResult.Healthy(detail.Length == 0 ? "no channels" : detail)
+            : HealthCheckResult.Unhealthy(detail));
+    }
+}

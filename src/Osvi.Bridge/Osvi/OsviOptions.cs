@@ -1,0 +1,34 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Osvi.Bridge.Osvi;
+
+/// <summary>The <c>Osvi</c> configuration section: where the agent lives and how patiently we call it.</summary>
+public sealed class OsviOptions
+{
+    public const string Section = "Osvi";
+
+    [Required(ErrorMessage = "Osvi:BaseUrl is required")]
+    [Url(ErrorMessage = "Osvi:BaseUrl must be an absolute http(s) URL")]
+    public string BaseUrl { get; set; } = "https://api.osvi.ai";
+
+    [Required(ErrorMessage = "Osvi:ApiToken is required")]
+    public string ApiToken { get; set; } = "";
+
+    [Required(ErrorMessage = "Osvi:AgentUuid is required")]
+    public string AgentUuid { get; set; } = "";
+
+    /// <summary>One attempt's limit; agents can be slow, so the default is generous.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00", ErrorMessage = "Osvi:RequestTimeout must be between 00:00:01 and 01:00:00")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The limit across all attempts of one call, retries and back-off included.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "02:00:00", ErrorMessage = "Osvi:TotalTimeout must be between 00:00:01 and 02:00:00")]
+    public TimeSpan TotalTimeout { get; set; } = TimeSpan.FromMinutes(3);
+
+    [Range(0, 10, ErrorMessage = "Osvi:MaxRetries must be between 0 and 10")]
+    public int MaxRetries { get; set; } = 4;
+
+    /// <summary>The first back-off delay; later ones grow exponentially, with jitter.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Osvi:RetryDelay must be between 00:00:00 and 00:01:00")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+}

@@ -1,0 +1,3 @@
+using Osvi.Bridge.Hosting;
+
+return await BridgeProgram.RunAsync(args);

@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Osvi.Bridge.Dispatching;
+using Osvi.Bridge.Messaging;
+using Osvi.Bridge.Osvi;
+
+namespace Osvi.Bridge.Relay;
+
+/// <summary>
+/// The per-message use case: run a bridge command, or find the conversation's session, ask the
+/// agent and hand the answer to the platform's <see cref="IReplySender"/>. Knows OSVI and the
+/// session store, nothing of any platform. Never throws for one conversation's trouble.
+/// </summary>
+public sealed partial class MessageRelay : IMessageHandler
+{
+    private readonly Dictionary<string, IReplySender> _senders;
+    private readonly SessionResolver _sessions;
+    private readonly OsviClient _osvi;
+    private readonly BridgeOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<MessageRelay> _logger;
+
+    public MessageRelay(IEnumerable<IReplySender> senders, SessionResolver sessions, OsviClient osvi,
+        IOptions<BridgeOptions> options, TimeProvider time, ILogger<MessageRelay> logger)
+    {
+        _senders = senders.ToDictionary(s => s.Platform, StringComparer.OrdinalIgnoreCase);
+        _sessions = sessions;
+        _osvi = osvi;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    public async Task HandleAsync(InboundMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var started = _time.GetTimestamp();
+        var state = new HandlingState();
+        using var scope = _logger.BeginScope(new Dictionary<string, object>
+        {
+            ["Platform"] = message.Platform,
+            ["ConversationKey"] = message.Conversation.Value,
+            ["MessageId"] = message.MessageId,
+        });
+
+        if (!_senders.TryGetValue(message.Platform, out var sender))
+        {
+            LogNoSender(_logger, message.Platform);
+            return;
+        }
+        LogText(_logger, message.Text);
+
+        try
+        {
+            state.Outcome = BridgeCommandParser.Parse(message.Text) switch
+            {
+                BridgeCommand.Start => await StartAsync(message, sender, state, cancellationToken),
+                BridgeCommand.Reset => await ResetAsync(message, sender, cancellationToken),
+                BridgeCommand.Help => await SendAsync(sender, message.ReplyTarget, _options.HelpMessage, "help", cancellationToken),
+                _ => await AnswerAsync(message, sender, state, cancellationToken),
+            };
+        }
+        catch (ReplyDeliveryException ex)
+        {
+            state.Outcome = "undeliverable";
+            LogUndeliverable(_logger, ex, message.Platform, ex.Message);
+        }
+        finally
+        {
+            LogHandled(_logger, message.Platform, message.Conversation.Value, state.SessionId ?? "-",
+                _time.GetElapsedTime(started).TotalMilliseconds, state.Outcome);
+        }
+    }
+
+    private async Task<string> AnswerAsync(InboundMessage message, IReplySender sender, HandlingState state, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrWhiteSpace(message.Text))
+        {
+            return "ignored-empty";
+        }
+
+        await using var progress = await TryShowProgressAsync(sender, message.ReplyTarget, cancellationToken);
+        try
+        {
+            var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, cancellationToken);
+            state.SessionId = session.SessionId;
+            if (session.Created && _options.SendWelcomeMessage && !string.IsNullOrWhiteSpace(session.WelcomeMessage))
+            {
+                await sender.SendAsync(message.ReplyTarget, session.WelcomeMessage, cancellationToken);
+            }
+
+            OsviReply reply;
+            try
+            {
+                reply = await _osvi.SendMessageAsync(session.SessionId, message.Text, cancellationToken);
+            }
+            catch (OsviSessionNotFoundException ex)
+            {
+                LogSessionGone(_logger, ex, session.SessionId);
+                session = await _sessions.ReplaceAsync(message.Conversation, message.DisplayName, cancellationToken);
+                state.SessionId = session.SessionId;
+                reply = await _osvi.SendMessageAsync(session.SessionId, message.Text, cancellationToken);
+            }
+
+            if (string.IsNullOrWhiteSpace(reply.Response))
+            {
+                LogEmptyResponse(_logger, session.SessionId);
+                return "empty-response";
+            }
+            await sender.SendAsync(message.ReplyTarget, reply.Response, cancellationToken);
+            return "answered";
+        }
+        catch (OsviException ex)
+        {
+            LogAgentFailed(_logger, ex, message.Platform, message.Conversation.Value, state.SessionId ?? "-", ex.GetType().Name);
+            await sender.SendAsync(message.ReplyTarget, _options.ApologyMessage, cancellationToken);
+            return "failed";
+        }
+    }
+
+    private async Task<string> StartAsync(InboundMessage message, IReplySender sender, HandlingState state, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, cancellationToken);
+            state.SessionId = session.SessionId;
+            var text = !session.Created ? _options.AlreadyStartedMessage
+                : string.IsNullOrWhiteSpace(session.WelcomeMessage) ? _options.HelpMessage
+                : session.WelcomeMessage;
+            return await SendAsync(sender, message.ReplyTarget, text, "started", cancellationToken);
+        }
+        catch (OsviException ex)
+        {
+            LogAgentFailed(_logger, ex, message.Platform, message.Conversation.Value, state.SessionId ?? "-", ex.GetType().Name);
+            return await SendAsync(sender, message.ReplyTarget, _options.ApologyMessage, "failed", cancellationToken);
+        }
+    }
+
+    private async Task<string> ResetAsync(InboundMessage message, IReplySender sender, CancellationToken cancellationToken)
+    {
+        await _sessions.ResetAsync(message.Conversation, cancellationToken);
+        return await SendAsync(sender, message.ReplyTarget, _options.ResetMessage, "reset", cancellationToken);
+    }
+
+    private static async Task<string> SendAsync(IReplySender sender, ReplyTarget target, string text, string outcome, CancellationToken cancellationToken)
+    {
+        await sender.SendAsync(target, text, cancellationToken);
+        return outcome;
+    }
+
+    private async Task<IAsyncDisposable?> TryShowProgressAsync(IReplySender sender, ReplyTarget target, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await sender.ShowProgressAsync(target, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // A missing typing indicator is cosmetic; the answer still matters.
+            LogProgressFailed(_logger, ex);
+            return null;
+        }
+    }
+
+    private sealed class HandlingState
+    {
+        public string? SessionId { get; set; }
+        public string Outcome { get; set; } = "unfinished";
+    }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Handled {Platform} message of {ConversationKey} (session {SessionId}) in {LatencyMs:0} ms: {Outcome}")]
+    private static partial void LogHandled(ILogger logger, string platform, string conversationKey, string sessionId, double latencyMs, string outcome);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Message text: {Text}")]
+    private static partial void LogText(ILogger logger, string text);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "No reply sender for platform {Platform}; message dropped")]
+    private static partial void LogNoSender(ILogger logger, string platform);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "OSVI no longer knows session {SessionId}; starting a new one and resending once")]
+    private static partial void LogSessionGone(ILogger logger, Exception exception, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The agent returned an empty response in session {SessionId}; nothing sent")]
+    private static partial void LogEmptyResponse(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "The agent could not answer {Platform} conversation {ConversationKey} (session {SessionId}): {ErrorKind}; the user got the apology")]
+    private static partial void LogAgentFailed(ILogger logger, Exception exception, string platform, string conversationKey, string sessionId, string errorKind);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Platform} refused the reply for good: {Reason}")]
+    private static partial void LogUndeliverable(ILogger logger, Exception exception, string platform, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not show progress")]
+    private static partial void LogProgressFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Osvi.Bridge.Messaging;
+
+namespace Osvi.Bridge.Sessions;
+
+/// <summary>
+/// Session map in this process only, for a single instance without Redis: it is lost on restart.
+/// </summary>
+public sealed class InMemorySessionStore(IOptions<SessionsOptions> options, TimeProvider time) : ISessionStore
+{
+    private readonly ConcurrentDictionary<string, Entry> _sessions = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, object> _locks = new(StringComparer.Ordinal);
+    private readonly TimeSpan _idle = options.Value.IdleTimeout;
+
+    public Task<string?> GetAsync(ConversationKey conversation, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (_sessions.TryGetValue(conversation.Value, out var entry))
+        {
+            if (entry.ExpiresAt > now)
+            {
+                _sessions.TryUpdate(conversation.Value, entry with { ExpiresAt = now + _idle }, entry);
+                return Task.FromResult<string?>(entry.SessionId);
+            }
+            _sessions.TryRemove(new KeyValuePair<string, Entry>(conversation.Value, entry));
+        }
+        return Task.FromResult<string?>(null);
+    }
+
+    public Task SetAsync(ConversationKey conversation, string sessionId, CancellationToken cancellationToken)
+    {
+        _sessions[conversation.Value] = new Entry(sessionId, time.GetUtcNow() + _idle);
+        SweepExpired();
+        return Task.CompletedTask;
+    }
+
+    public Task<string?> RemoveAsync(ConversationKey conversation, CancellationToken cancellationToken) =>
+        Task.FromResult(_sessions.TryRemove(conversation.Value, out var entry) ? entry.SessionId : null);
+
+    public Task<IAsyncDisposable?> TryLockAsync(ConversationKey conversation, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        var owner = new object();
+        IAsyncDisposable? handle = _locks.TryAdd(conversation.Value, owner) ? new Release(_locks, conversation.Value, owner) : null;
+        return Task.FromResult(handle);
+    }
+
+    // Bounded memory for a long-running process: drop expired entries now and then.
+    private void SweepExpired()
+    {
+        if (_sessions.Count % 1024 != 0)
+        {
+            return;
+        }
+        var now = time.GetUtcNow();
+        foreach (var pair in _sessions)
+        {
+            if (pair.Value.ExpiresAt <= now)
+            {
+                _sessions.TryRemove(pair);
+            }
+        }
+    }
+
+    private sealed record Entry(string SessionId, DateTimeOffset ExpiresAt);
+
+    private sealed class Release(ConcurrentDictionary<string, object> locks, string key, object owner) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            locks.TryRemove(new KeyValuePair<string, object>(key, owner));
+            return ValueTask.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Options;
+using Osvi.Bridge.Dispatching;
+using Osvi.Bridge.Sessions;
+using StackExchange.Redis;
+
+namespace Osvi.Bridge.Storage;
+
+/// <summary>
+/// Chooses the Redis stores when <c>Redis:ConnectionString</c> is set and the in-memory ones
+/// otherwise, and registers one shared <see cref="IConnectionMultiplexer"/>.
+/// </summary>
+public static class StorageServiceCollectionExtensions
+{
+    public static IServiceCollection AddBridgeStorage(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RedisOptions>().Bind(configuration.GetSection(RedisOptions.Section));
+        services.AddOptions<SessionsOptions>()
+            .Bind(configuration.GetSection(SessionsOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<RedisKeys>();
+
+        var redis = configuration.GetSection(RedisOptions.Section).Get<RedisOptions>() ?? new RedisOptions();
+        if (redis.IsConfigured)
+        {
+            services.AddSingleton<IConnectionMultiplexer>(sp =>
+            {
+                var config = ConfigurationOptions.Parse(sp.GetRequiredService<IOptions<RedisOptions>>().Value.ConnectionString);
+                // Start even while Redis is briefly away; /readyz tells, and commands retry on reconnect.
+                config.AbortOnConnectFail = false;
+                return ConnectionMultiplexer.Connect(config);
+            });
+            services.AddSingleton<ISessionStore, RedisSessionStore>();
+            services.AddSingleton<IDeduplicationStore, RedisDeduplicationStore>();
+        }
+        else
+        {
+            services.AddSingleton<ISessionStore, InMemorySessionStore>();
+            services.AddSingleton<IDeduplicationStore, InMemoryDeduplicationStore>();
+        }
+        return services;
+    }
+}
