@@ -1,9 +1,121 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Osvi.Bridge.Messaging;
+using Telegram.Bot;
+using Telegram.Bot.Types;
+
 namespace Osvi.Bridge.Adapters.Telegram;
 
 /// <summary>Registers the Telegram channel when <c>Telegram:BotToken</c> is set.</summary>
 public static class TelegramServiceCollectionExtensions
 {
-    public static IServiceCollection AddTelegramChannel(this IServiceCollection services, IConfiguration configuration) => services;
+    public const string HttpClientName = "telegram";
+    public const string WebhookPath = "/telegram/webhook";
+    public const string SecretHeader = "X-Telegram-Bot-Api-Secret-Token";
 
-    public static IEndpointRouteBuilder MapTelegramEndpoints(this IEndpointRouteBuilder endpoints) => endpoints;
+    public static IServiceCollection AddTelegramChannel(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(TelegramOptions.Section);
+        if (string.IsNullOrWhiteSpace(section["BotToken"]))
+        {
+            return services;
+        }
+
+        services.AddOptions<TelegramOptions>()
+            .Bind(section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.AddHttpClient(HttpClientName, (sp, http) =>
+            {
+                // Longer than the long-poll wait, or every quiet poll would end as a timeout error.
+                http.Timeout = sp.GetRequiredService<IOptions<TelegramOptions>>().Value.PollingTimeout + TimeSpan.FromSeconds(20);
+            })
+            .AddTypedClient<ITelegramBotClient>((http, sp) =>
+            {
+                var options = sp.GetRequiredService<IOptions<TelegramOptions>>().Value;
+                // RetryThreshold 0: the client must not sleep on 429 itself; the sender paces and waits.
+                return new TelegramBotClient(new TelegramBotClientOptions(options.BotToken, options.ApiBaseUrl) { RetryThreshold = 0 }, http);
+            });
+
+        services.AddSingleton(sp => new TelegramUpdateParser(sp.GetRequiredService<IOptions<TelegramOptions>>().Value));
+        services.AddSingleton<TelegramBotIdentityProvider>();
+        services.AddSingleton<TelegramSendPacer>();
+        services.AddSingleton<TelegramReplySender>();
+        services.AddSingleton<IReplySender>(sp => sp.GetRequiredService<TelegramReplySender>());
+        services.AddSingleton<TelegramUpdateIngress>();
+
+        if (IsWebhookMode(section))
+        {
+            services.AddHostedService<TelegramWebhookRegistrar>();
+        }
+        else
+        {
+            services.AddHostedService<TelegramPoller>();
+        }
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapTelegramEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        if (endpoints.ServiceProvider.GetService<TelegramUpdateIngress>() is null
+            || endpoints.ServiceProvider.GetRequiredService<IOptions<TelegramOptions>>().Value.Mode != TelegramMode.Webhook)
+        {
+            return endpoints;
+        }
+        endpoints.MapPost(WebhookPath, ReceiveWebhookAsync);
+        return endpoints;
+    }
+
+    private static bool IsWebhookMode(IConfigurationSection section) =>
+        Enum.TryParse<TelegramMode>(section["Mode"], ignoreCase: true, out var mode) && mode == TelegramMode.Webhook;
+
+    /// <summary>
+    /// Answers 200 as soon as the inbox holds the update (never waiting for the agent), 401 without
+    /// the secret, 400 for a body that is not an update, 503 while we cannot take it (Telegram retries).
+    /// </summary>
+    private static async Task<IResult> ReceiveWebhookAsync(HttpContext context, TelegramUpdateIngress ingress,
+        TelegramBotIdentityProvider identity, IOptions<TelegramOptions> options)
+    {
+        if (!SecretMatches(context.Request.Headers[SecretHeader].ToString(), options.Value.WebhookSecret))
+        {
+            return Results.Unauthorized();
+        }
+        if (identity.Current is not { } bot)
+        {
+            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
+
+        Update? update;
+        try
+        {
+            update = await JsonSerializer.DeserializeAsync<Update>(context.Request.Body, JsonBotAPI.Options, context.RequestAborted);
+        }
+        catch (JsonException)
+        {
+            return Results.BadRequest();
+        }
+        if (update is null)
+        {
+            return Results.BadRequest();
+        }
+
+        try
+        {
+            await ingress.HandleAsync(update, bot, context.RequestAborted);
+        }
+        catch (InboxClosedException)
+        {
+            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
+        return Results.Ok();
+    }
+
+    /// <summary>Compares hashes so that neither the content nor the length of the secret leaks through timing.</summary>
+    private static bool SecretMatches(string presented, string expected) =>
+        CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
 }

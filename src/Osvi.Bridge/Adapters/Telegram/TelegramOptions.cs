@@ -1,0 +1,125 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.RegularExpressions;
+
+namespace Osvi.Bridge.Adapters.Telegram;
+
+/// <summary>The <c>Telegram</c> configuration section; the channel is on when <see cref="BotToken"/> is set.</summary>
+public sealed partial class TelegramOptions : IValidatableObject
+{
+    public const string Section = "Telegram";
+
+    [Required(ErrorMessage = "Telegram:BotToken is required")]
+    [RegularExpression(@"^\d{1,16}:[A-Za-z0-9_-]+$", ErrorMessage = "Telegram:BotToken must look like 123456789:AAE… (as issued by @BotFather)")]
+    public string BotToken { get; set; } = "";
+
+    [Required(ErrorMessage = "Telegram:ApiBaseUrl is required")]
+    [Url(ErrorMessage = "Telegram:ApiBaseUrl must be an absolute http(s) URL")]
+    public string ApiBaseUrl { get; set; } = "https://api.telegram.org";
+
+    public TelegramMode Mode { get; set; } = TelegramMode.Polling;
+
+    /// <summary>The public HTTPS address Telegram posts updates to (ending in <c>/telegram/webhook</c>).</summary>
+    public string WebhookUrl { get; set; } = "";
+
+    /// <summary>Echoed by Telegram in <c>X-Telegram-Bot-Api-Secret-Token</c>; requests without it are refused.</summary>
+    public string WebhookSecret { get; set; } = "";
+
+    /// <summary>The long-poll wait of one <c>getUpdates</c> call; HttpClient waits longer than this.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:50", ErrorMessage = "Telegram:PollingTimeout must be between 00:00:00 and 00:00:50")]
+    public TimeSpan PollingTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The first delay after a failed poll; it doubles up to <see cref="PollingMaxRetryDelay"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00", ErrorMessage = "Telegram:PollingRetryDelay must be between 00:00:00 and 00:05:00")]
+    public TimeSpan PollingRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Telegram:PollingMaxRetryDelay must be between 00:00:00 and 00:10:00")]
+    public TimeSpan PollingMaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The first delay after a 409 Conflict (webhook set, or another poller); doubles up to the max delay.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00", ErrorMessage = "Telegram:ConflictRetryDelay must be between 00:00:00 and 00:05:00")]
+    public TimeSpan ConflictRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary><c>Chat</c>: one conversation per group; <c>User</c>: one per member of a group.</summary>
+    public TelegramGroupSessionScope GroupSessionScope { get; set; } = TelegramGroupSessionScope.Chat;
+
+    /// <summary>Chats the bot serves; empty = every chat.</summary>
+    public IList<long> AllowedChatIds { get; } = [];
+
+    /// <summary>Users the bot serves; empty = every user.</summary>
+    public IList<long> AllowedUserIds { get; } = [];
+
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Telegram:NonTextNotice is required")]
+    public string NonTextNotice { get; set; } = "I can only read text messages for now.";
+
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Telegram:NotAllowedNotice is required")]
+    public string NotAllowedNotice { get; set; } = "Sorry, this assistant is not available here.";
+
+    /// <summary>Messages per second in one private chat.</summary>
+    [Range(1, 100, ErrorMessage = "Telegram:PerChatRate must be between 1 and 100")]
+    public int PerChatRate { get; set; } = 1;
+
+    /// <summary>Messages per minute in one group.</summary>
+    [Range(1, 6000, ErrorMessage = "Telegram:GroupPerMinute must be between 1 and 6000")]
+    public int GroupPerMinute { get; set; } = 20;
+
+    /// <summary>Messages per second across all chats.</summary>
+    [Range(1, 10000, ErrorMessage = "Telegram:GlobalPerSecond must be between 1 and 10000")]
+    public int GlobalPerSecond { get; set; } = 30;
+
+    /// <summary>The split size; below Telegram's 4096 to leave a margin.</summary>
+    [Range(100, 4096, ErrorMessage = "Telegram:MaxMessageLength must be between 100 and 4096")]
+    public int MaxMessageLength { get; set; } = 4000;
+
+    /// <summary>How often <c>typing</c> is re-sent while the agent works (Telegram shows it for about 5 s).</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:05", ErrorMessage = "Telegram:TypingInterval must be between 00:00:00.010 and 00:00:05")]
+    public TimeSpan TypingInterval { get; set; } = TimeSpan.FromSeconds(4);
+
+    /// <summary>The delay before re-sending after a transient failure (not 429, which says how long to wait).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Telegram:SendRetryDelay must be between 00:00:00 and 00:01:00")]
+    public TimeSpan SendRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!Enum.IsDefined(Mode))
+        {
+            yield return new ValidationResult("Telegram:Mode must be Polling or Webhook", [nameof(Mode)]);
+        }
+        if (Mode != TelegramMode.Webhook)
+        {
+            yield break;
+        }
+        if (string.IsNullOrWhiteSpace(WebhookUrl))
+        {
+            yield return new ValidationResult("Telegram:WebhookUrl is required in Webhook mode", [nameof(WebhookUrl)]);
+        }
+        else if (!Uri.TryCreate(WebhookUrl, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp))
+        {
+            yield return new ValidationResult("Telegram:WebhookUrl must be an absolute https URL", [nameof(WebhookUrl)]);
+        }
+        if (string.IsNullOrWhiteSpace(WebhookSecret))
+        {
+            yield return new ValidationResult("Telegram:WebhookSecret is required in Webhook mode", [nameof(WebhookSecret)]);
+        }
+        else if (!SecretPattern().IsMatch(WebhookSecret))
+        {
+            yield return new ValidationResult("Telegram:WebhookSecret must be 1-256 characters of A-Z, a-z, 0-9, _ and -", [nameof(WebhookSecret)]);
+        }
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,256}$")]
+    private static partial Regex SecretPattern();
+}
+
+/// <summary>How the bridge receives Telegram updates.</summary>
+public enum TelegramMode
+{
+    Polling,
+    Webhook,
+}
+
+/// <summary>Whether a group shares one agent session or each member gets their own.</summary>
+public enum TelegramGroupSessionScope
+{
+    Chat,
+    User,
+}

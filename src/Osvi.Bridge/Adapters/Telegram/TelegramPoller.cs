@@ -1,0 +1,192 @@
+using Microsoft.Extensions.Options;
+using Osvi.Bridge.Hosting;
+using Osvi.Bridge.Messaging;
+using Telegram.Bot;
+using Telegram.Bot.Exceptions;
+using Telegram.Bot.Types;
+using Telegram.Bot.Types.Enums;
+
+namespace Osvi.Bridge.Adapters.Telegram;
+
+/// <summary>
+/// Receives updates by long polling with our own loop (Telegram.Bot's receiver confirms updates
+/// before they are handled and retries errors without delay). The offset moves past an update only
+/// after the inbox accepted it, so a crash re-reads it and the inbox's de-duplication drops what
+/// was already taken. Failures back off (409 Conflict from 5 s, others from 1 s, capped).
+/// </summary>
+public sealed partial class TelegramPoller(
+    ITelegramBotClient bot,
+    TelegramBotIdentityProvider identity,
+    TelegramUpdateIngress ingress,
+    ChannelStatusBoard status,
+    IOptions<TelegramOptions> options,
+    TimeProvider time,
+    ILogger<TelegramPoller> logger) : BackgroundService
+{
+    private static readonly UpdateType[] AllowedUpdates = [UpdateType.Message];
+    private readonly TelegramOptions _options = options.Value;
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        status.Report(TelegramUpdateParser.Platform, false, "starting");
+        await identity.TryAtStartAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var me = await PrepareAsync(stoppingToken);
+        if (me is null)
+        {
+            return;
+        }
+
+        int? offset = null;
+        var confirmed = offset;
+        var delay = TimeSpan.Zero;
+        var connected = false;
+        var timeoutSeconds = (int)_options.PollingTimeout.TotalSeconds;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            Update[] updates;
+            try
+            {
+                updates = await bot.GetUpdates(offset, 100, timeoutSeconds, AllowedUpdates, stoppingToken);
+                confirmed = offset;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (ApiRequestException ex) when (ex.ErrorCode == 409)
+            {
+                delay = NextDelay(delay, _options.ConflictRetryDelay);
+                LogConflict(logger, ex.Message, delay);
+                status.Report(TelegramUpdateParser.Platform, false, "409 Conflict: " + ex.Message);
+                connected = false;
+                await DelayAsync(delay, stoppingToken);
+                continue;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                delay = NextDelay(delay, _options.PollingRetryDelay);
+                LogPollFailed(logger, ex, ex.Message, delay);
+                status.Report(TelegramUpdateParser.Platform, false, "polling failed: " + ex.Message);
+                connected = false;
+                await DelayAsync(delay, stoppingToken);
+                continue;
+            }
+
+            delay = TimeSpan.Zero;
+            if (!connected)
+            {
+                connected = true;
+                status.Report(TelegramUpdateParser.Platform, true, $"polling as @{me.Username}");
+                LogPolling(logger, me.Username);
+            }
+
+            foreach (var update in updates.OrderBy(u => u.Id))
+            {
+                try
+                {
+                    await ingress.HandleAsync(update, me, stoppingToken);
+                }
+                catch (InboxClosedException)
+                {
+                    // Shutting down: leave this update unconfirmed so the next start reads it again.
+                    LogInboxClosed(logger, update.Id);
+                    await ConfirmAsync(offset, confirmed);
+                    return;
+                }
+                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+                {
+                    await ConfirmAsync(offset, confirmed);
+                    return;
+                }
+                offset = update.Id + 1;
+            }
+        }
+        await ConfirmAsync(offset, confirmed);
+    }
+
+    /// <summary>getMe and deleteWebhook (polling and a webhook exclude each other), retried until they work.</summary>
+    private async Task<TelegramBotIdentity?> PrepareAsync(CancellationToken stoppingToken)
+    {
+        var delay = TimeSpan.Zero;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var me = await identity.EnsureAsync(stoppingToken);
+                await bot.DeleteWebhook(dropPendingUpdates: false, stoppingToken);
+                return me;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return null;
+            }
+            catch (Exception ex) when (ex is RequestException or BridgeConfigurationException)
+            {
+                delay = NextDelay(delay, _options.PollingRetryDelay);
+                LogPrepareFailed(logger, ex, ex.Message, delay);
+                status.Report(TelegramUpdateParser.Platform, false, ex.Message);
+                await DelayAsync(delay, stoppingToken);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Tells Telegram about updates handled since the last poll (a poll with the new offset is how
+    /// Telegram learns it), so a clean stop does not make the next start re-read them.
+    /// </summary>
+    private async Task ConfirmAsync(int? offset, int? confirmed)
+    {
+        if (offset is null || offset == confirmed)
+        {
+            return;
+        }
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(3), time);
+        try
+        {
+            await bot.GetUpdates(offset, 1, 0, AllowedUpdates, limit.Token);
+        }
+        catch (Exception ex) when (ex is RequestException or OperationCanceledException)
+        {
+            // De-duplication covers updates that come back after all.
+            LogConfirmFailed(logger, ex.Message);
+        }
+    }
+
+    private TimeSpan NextDelay(TimeSpan previous, TimeSpan first)
+    {
+        var next = previous < first ? first : previous * 2;
+        return next > _options.PollingMaxRetryDelay ? _options.PollingMaxRetryDelay : next;
+    }
+
+    private async Task DelayAsync(TimeSpan delay, CancellationToken stoppingToken)
+    {
+        // A zero delay still yields, so a failing call can never become a hot loop without a floor.
+        var floor = delay < TimeSpan.FromMilliseconds(50) ? TimeSpan.FromMilliseconds(50) : delay;
+        await Task.Delay(floor, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Telegram polling started as @{Username}")]
+    private static partial void LogPolling(ILogger logger, string username);
+
+    [LoggerMessage(Level = LogLevel.Error,
+        Message = "Telegram answered 409 Conflict ({Reason}). Either a webhook is set (the bridge deletes it at start; set Telegram:Mode=Webhook to use one) or another instance polls with the same token (run one poller per bot). Retrying in {Delay}")]
+    private static partial void LogConflict(ILogger logger, string reason, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram getUpdates failed ({Reason}); retrying in {Delay}")]
+    private static partial void LogPollFailed(ILogger logger, Exception exception, string reason, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Telegram start-up (getMe, deleteWebhook) failed ({Reason}); retrying in {Delay}")]
+    private static partial void LogPrepareFailed(ILogger logger, Exception exception, string reason, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Inbox closed: Telegram update {UpdateId} left unconfirmed for the next start")]
+    private static partial void LogInboxClosed(ILogger logger, int updateId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not confirm Telegram updates at stop ({Reason})")]
+    private static partial void LogConfirmFailed(ILogger logger, string reason);
+}

@@ -1,0 +1,164 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Osvi.Bridge.Formatting;
+using Osvi.Bridge.Messaging;
+using Telegram.Bot;
+using Telegram.Bot.Exceptions;
+using Telegram.Bot.Types;
+using Telegram.Bot.Types.Enums;
+
+namespace Osvi.Bridge.Adapters.Telegram;
+
+/// <summary>
+/// Delivers the agent's Markdown to a Telegram chat: rendered to Telegram HTML, split below the
+/// length limit, paced per chat and overall. A 429 waits as long as Telegram asks; an HTML part
+/// Telegram cannot parse is resent as plain text; a blocked bot or a vanished chat ends the reply
+/// with <see cref="ReplyDeliveryException"/>; other failures are retried a few times, then thrown.
+/// </summary>
+public sealed partial class TelegramReplySender(
+    ITelegramBotClient bot,
+    TelegramSendPacer pacer,
+    IOptions<TelegramOptions> options,
+    TimeProvider time,
+    ILogger<TelegramReplySender> logger) : IReplySender
+{
+    private const int MaxAttempts = 3;
+    private const int MaxRateLimitedAttempts = 10;
+    private readonly TelegramOptions _options = options.Value;
+
+    public string Platform => TelegramUpdateParser.Platform;
+
+    public async Task SendAsync(ReplyTarget target, string markdown, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(markdown);
+        var chunks = TelegramMessageSplitter.Split(TelegramHtmlRenderer.Render(markdown), _options.MaxMessageLength)
+            .Where(c => !string.IsNullOrWhiteSpace(TelegramMessageSplitter.ToPlainText(c)))
+            .ToList();
+        if (chunks.Count == 0 && !string.IsNullOrWhiteSpace(markdown))
+        {
+            // Markdown that renders to nothing visible (only a link definition, say): show it as written.
+            chunks.Add(TelegramHtmlRenderer.Escape(markdown));
+        }
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            // Only the first part quotes the user's message; the rest simply follow it.
+            await SendPartAsync(target, chunks[i], i == 0 ? target.ReplyToMessageId : null, cancellationToken);
+        }
+    }
+
+    public Task<IAsyncDisposable> ShowProgressAsync(ReplyTarget target, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        return Task.FromResult<IAsyncDisposable>(new TypingIndicator(this, target, cancellationToken));
+    }
+
+    private async Task SendPartAsync(ReplyTarget target, string html, string? replyTo, CancellationToken cancellationToken)
+    {
+        var chatId = long.Parse(target.ChatId, CultureInfo.InvariantCulture);
+        var threadId = ParseThread(target.ThreadId);
+        var reply = replyTo is not null && int.TryParse(replyTo, CultureInfo.InvariantCulture, out var messageId)
+            ? new ReplyParameters { MessageId = messageId, AllowSendingWithoutReply = true }
+            : null;
+        var text = html;
+        var parseMode = ParseMode.Html;
+        var failures = 0;
+        var rateLimited = 0;
+        while (true)
+        {
+            await pacer.WaitTurnAsync(target.ChatId, cancellationToken);
+            try
+            {
+                await bot.SendMessage(chatId, text, parseMode: parseMode, replyParameters: reply,
+                    messageThreadId: threadId, cancellationToken: cancellationToken);
+                return;
+            }
+            catch (ApiRequestException ex) when (ex.ErrorCode == 429 && ++rateLimited <= MaxRateLimitedAttempts)
+            {
+                var wait = TimeSpan.FromSeconds(Math.Max(1, ex.Parameters?.RetryAfter ?? 1));
+                LogRateLimited(logger, target.ChatId, wait.TotalSeconds);
+                await Task.Delay(wait, time, cancellationToken);
+            }
+            catch (ApiRequestException ex) when (ex.ErrorCode == 400 && parseMode == ParseMode.Html
+                && ex.Message.Contains("can't parse entities", StringComparison.OrdinalIgnoreCase))
+            {
+                LogParseFallback(logger, target.ChatId, ex.Message);
+                text = TelegramMessageSplitter.ToPlainText(html);
+                parseMode = ParseMode.None;
+            }
+            catch (ApiRequestException ex) when (IsPermanent(ex))
+            {
+                throw new ReplyDeliveryException($"Telegram refused the reply to chat {target.ChatId}: {ex.ErrorCode} {ex.Message}", ex);
+            }
+            catch (RequestException ex) when (!cancellationToken.IsCancellationRequested && ++failures < MaxAttempts)
+            {
+                LogSendRetry(logger, ex, target.ChatId, failures, ex.Message);
+                await Task.Delay(_options.SendRetryDelay, time, cancellationToken);
+            }
+        }
+    }
+
+    private static bool IsPermanent(ApiRequestException ex) =>
+        ex.ErrorCode == 403
+        || (ex.ErrorCode == 400 && ex.Message.Contains("chat not found", StringComparison.OrdinalIgnoreCase));
+
+    private static int? ParseThread(string? threadId) =>
+        threadId is not null && int.TryParse(threadId, CultureInfo.InvariantCulture, out var id) ? id : null;
+
+    /// <summary>Re-sends <c>typing</c> until cancelled: Telegram shows it for about 5 s only.</summary>
+    private async Task KeepTypingAsync(ReplyTarget target, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        var chatId = long.Parse(target.ChatId, CultureInfo.InvariantCulture);
+        var threadId = ParseThread(target.ThreadId);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await bot.SendChatAction(chatId, ChatAction.Typing, messageThreadId: threadId, cancellationToken: cancellationToken);
+            }
+            catch (ApiRequestException ex) when (ex.ErrorCode is 400 or 403)
+            {
+                // The reply itself will meet the same refusal and report it.
+                LogTypingFailed(logger, ex, target.ChatId);
+                return;
+            }
+            catch (RequestException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                LogTypingFailed(logger, ex, target.ChatId);
+            }
+            await Task.Delay(_options.TypingInterval, time, cancellationToken);
+        }
+    }
+
+    private sealed class TypingIndicator : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop;
+        private readonly Task _loop;
+
+        public TypingIndicator(TelegramReplySender sender, ReplyTarget target, CancellationToken cancellationToken)
+        {
+            _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _loop = sender.KeepTypingAsync(target, _stop.Token);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _stop.Dispose();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram rate-limited chat {ChatId}; waiting {RetryAfterSeconds} s as asked")]
+    private static partial void LogRateLimited(ILogger logger, string chatId, double retryAfterSeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram could not parse our HTML for chat {ChatId} ({Reason}); resending as plain text")]
+    private static partial void LogParseFallback(ILogger logger, string chatId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sending to Telegram chat {ChatId} failed (attempt {Attempt}: {Reason}); retrying")]
+    private static partial void LogSendRetry(ILogger logger, Exception exception, string chatId, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Could not send typing to Telegram chat {ChatId}")]
+    private static partial void LogTypingFailed(ILogger logger, Exception exception, string chatId);
+}

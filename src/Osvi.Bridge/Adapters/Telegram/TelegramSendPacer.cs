@@ -1,0 +1,71 @@
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+
+namespace Osvi.Bridge.Adapters.Telegram;
+
+/// <summary>
+/// Keeps sends within Telegram's limits (about 1/s per private chat, 20/min per group, 30/s overall)
+/// so that we rarely meet a 429. Waiters are served oldest first, so one chat's messages keep their order.
+/// </summary>
+public sealed class TelegramSendPacer : IDisposable
+{
+    private const int QueueLimit = 100_000;
+    private readonly PartitionedRateLimiter<string> _perChat;
+    private readonly TokenBucketRateLimiter _global;
+
+    public TelegramSendPacer(IOptions<TelegramOptions> options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var o = options.Value;
+        _global = new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = o.GlobalPerSecond,
+            TokensPerPeriod = o.GlobalPerSecond,
+            ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+            QueueLimit = QueueLimit,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            AutoReplenishment = true,
+        });
+        _perChat = PartitionedRateLimiter.Create<string, string>(chatId => IsGroup(chatId)
+            ? RateLimitPartition.GetTokenBucketLimiter(chatId, _ => Bucket(Math.Min(3, o.GroupPerMinute), TimeSpan.FromMinutes(1) / o.GroupPerMinute))
+            : RateLimitPartition.GetTokenBucketLimiter(chatId, _ => Bucket(o.PerChatRate, TimeSpan.FromSeconds(1) / o.PerChatRate)));
+    }
+
+    /// <summary>Waits until one more message may go to this chat.</summary>
+    public async ValueTask WaitTurnAsync(string chatId, CancellationToken cancellationToken)
+    {
+        using (var chatLease = await _perChat.AcquireAsync(chatId, 1, cancellationToken))
+        {
+            EnsureAcquired(chatLease);
+        }
+        using var globalLease = await _global.AcquireAsync(1, cancellationToken);
+        EnsureAcquired(globalLease);
+    }
+
+    public void Dispose()
+    {
+        _perChat.Dispose();
+        _global.Dispose();
+    }
+
+    /// <summary>Telegram gives groups, supergroups and channels negative ids, users positive ones.</summary>
+    internal static bool IsGroup(string chatId) => chatId.StartsWith('-');
+
+    private static TokenBucketRateLimiterOptions Bucket(int burst, TimeSpan perToken) => new()
+    {
+        TokenLimit = burst,
+        TokensPerPeriod = 1,
+        ReplenishmentPeriod = perToken,
+        QueueLimit = QueueLimit,
+        QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        AutoReplenishment = true,
+    };
+
+    private static void EnsureAcquired(RateLimitLease lease)
+    {
+        if (!lease.IsAcquired)
+        {
+            throw new InvalidOperationException("Too many Telegram messages are waiting to be sent.");
+        }
+    }
+}
