@@ -328,4 +328,21 @@ public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisSe
         Assert.Equal(["Hi! I'm the test agent.", "echo: one", "echo: two", "echo: one"], channel.RepliesTo("pia"));
         Assert.Null(host.Services.GetService<IConnectionMultiplexer>());
     }
+
+    [Fact]
+    public async Task Metrics_are_served_in_prometheus_format()
+    {
+        var (host, _) = await StartBridgeAsync();
+        await SendAsync(host, RecordingChannel.Message("quinn", "count me"));
+
+        var text = await host.Http.GetStringAsync("/metrics");
+
+        Assert.Contains("osvi_bridge_messages_received_total{", text, StringComparison.Ordinal);
+        Assert.Contains("platform=\"test\"", text, StringComparison.Ordinal);
+        Assert.Contains("osvi_bridge_messages_answered_total", text, StringComparison.Ordinal);
+        Assert.Contains("osvi_bridge_agent_latency_seconds_bucket", text, StringComparison.Ordinal);
+        Assert.Contains("osvi_bridge_message_duration_seconds_bucket", text, StringComparison.Ordinal);
+        Assert.Contains("osvi_bridge_sessions_created_total", text, StringComparison.Ordinal);
+        Assert.Contains("osvi_bridge_dispatcher_queue_depth", text, StringComparison.Ordinal);
+    }
 }
