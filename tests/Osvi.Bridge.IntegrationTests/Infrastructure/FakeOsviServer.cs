@@ -85,6 +85,8 @@ public sealed class FakeOsviServer : IAsyncDisposable
         app.MapPost("/chat_sessions", (Delegate)fake.StartSessionAsync);
         app.MapPost("/chat_messages/send_message", (Delegate)fake.SendMessageAsync);
         app.MapPost("/chat_sessions/{id}/close_session", fake.CloseSessionAsync);
+        app.MapGet("/v1/active_agents", (HttpContext context) => fake.Refuse(context)
+            ?? Results.Json(new[] { new { agent_id = Agent, name = "Test Agent", status = "active" } }));
         await app.StartAsync();
         fake.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return fake;
