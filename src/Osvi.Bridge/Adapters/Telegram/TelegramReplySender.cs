@@ -16,7 +16,7 @@ namespace Osvi.Bridge.Adapters.Telegram;
 /// with <see cref="ReplyDeliveryException"/>; other failures are retried a few times, then thrown.
 /// </summary>
 public sealed partial class TelegramReplySender(
-    ITelegramBotClient bot,
+    Lazy<ITelegramBotClient> bot,
     TelegramSendPacer pacer,
     IOptions<TelegramOptions> options,
     TimeProvider time,
@@ -24,7 +24,10 @@ public sealed partial class TelegramReplySender(
 {
     private const int MaxAttempts = 3;
     private const int MaxRateLimitedAttempts = 10;
-    private readonly TelegramOptions _options = options.Value;
+
+    // Read on use, not at construction: the host resolves every IReplySender while it validates the
+    // configuration, and a bad Telegram section must be reported with the others, not thrown from here.
+    private TelegramOptions Options => options.Value;
 
     public string Platform => TelegramUpdateParser.Platform;
 
@@ -32,7 +35,7 @@ public sealed partial class TelegramReplySender(
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(markdown);
-        var chunks = TelegramMessageSplitter.Split(TelegramHtmlRenderer.Render(markdown), _options.MaxMessageLength)
+        var chunks = TelegramMessageSplitter.Split(TelegramHtmlRenderer.Render(markdown), Options.MaxMessageLength)
             .Where(c => !string.IsNullOrWhiteSpace(TelegramMessageSplitter.ToPlainText(c)))
             .ToList();
         if (chunks.Count == 0 && !string.IsNullOrWhiteSpace(markdown))
@@ -69,7 +72,7 @@ public sealed partial class TelegramReplySender(
             await pacer.WaitTurnAsync(target.ChatId, cancellationToken);
             try
             {
-                await bot.SendMessage(chatId, text, parseMode: parseMode, replyParameters: reply,
+                await bot.Value.SendMessage(chatId, text, parseMode: parseMode, replyParameters: reply,
                     messageThreadId: threadId, cancellationToken: cancellationToken);
                 return;
             }
@@ -93,7 +96,7 @@ public sealed partial class TelegramReplySender(
             catch (RequestException ex) when (!cancellationToken.IsCancellationRequested && ++failures < MaxAttempts)
             {
                 LogSendRetry(logger, ex, target.ChatId, failures, ex.Message);
-                await Task.Delay(_options.SendRetryDelay, time, cancellationToken);
+                await Task.Delay(Options.SendRetryDelay, time, cancellationToken);
             }
         }
     }
@@ -115,7 +118,7 @@ public sealed partial class TelegramReplySender(
         {
             try
             {
-                await bot.SendChatAction(chatId, ChatAction.Typing, messageThreadId: threadId, cancellationToken: cancellationToken);
+                await bot.Value.SendChatAction(chatId, ChatAction.Typing, messageThreadId: threadId, cancellationToken: cancellationToken);
             }
             catch (ApiRequestException ex) when (ex.ErrorCode is 400 or 403)
             {
@@ -127,7 +130,7 @@ public sealed partial class TelegramReplySender(
             {
                 LogTypingFailed(logger, ex, target.ChatId);
             }
-            await Task.Delay(_options.TypingInterval, time, cancellationToken);
+            await Task.Delay(Options.TypingInterval, time, cancellationToken);
         }
     }
 

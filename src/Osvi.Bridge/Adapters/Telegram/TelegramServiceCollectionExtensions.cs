@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Osvi.Bridge.Hosting;
 using Osvi.Bridge.Messaging;
 using Telegram.Bot;
 using Telegram.Bot.Types;
@@ -41,12 +42,14 @@ public static class TelegramServiceCollectionExtensions
                 return new TelegramBotClient(new TelegramBotClientOptions(options.BotToken, options.ApiBaseUrl) { RetryThreshold = 0 }, http);
             });
 
+        services.AddSingleton(sp => new Lazy<ITelegramBotClient>(sp.GetRequiredService<ITelegramBotClient>));
         services.AddSingleton(sp => new TelegramUpdateParser(sp.GetRequiredService<IOptions<TelegramOptions>>().Value));
         services.AddSingleton<TelegramBotIdentityProvider>();
         services.AddSingleton<TelegramSendPacer>();
         services.AddSingleton<TelegramReplySender>();
         services.AddSingleton<IReplySender>(sp => sp.GetRequiredService<TelegramReplySender>());
         services.AddSingleton<TelegramUpdateIngress>();
+        services.AddSingleton<IDependencyCheck, TelegramDependencyCheck>();
 
         if (IsWebhookMode(section))
         {
