@@ -51,6 +51,13 @@ public sealed class TelegramOptionsTests
     }
 
     [Fact]
+    public void A_misspelled_mode_is_reported_by_key()
+    {
+        var problems = Problems(new() { ["BotToken"] = "123:abc", ["Mode"] = "Webhok" });
+        Assert.Contains(problems, p => p.Contains("'Telegram:Mode'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Without_a_token_the_channel_is_off()
     {
         var problems = Problems(new() { ["BotToken"] = "" });

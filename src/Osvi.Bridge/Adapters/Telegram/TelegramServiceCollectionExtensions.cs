@@ -26,9 +26,21 @@ public static class TelegramServiceCollectionExtensions
         }
 
         services.AddOptions<TelegramOptions>()
-            .Bind(section)
+            .Configure(options =>
+            {
+                try
+                {
+                    section.Bind(options);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    // "Failed to convert configuration value 'Webhok' at 'Telegram:Mode' to type …": names the key.
+                    options.BindingError = ex.Message;
+                }
+            })
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TelegramOptions>, TelegramBindingValidator>();
 
         services.AddHttpClient(HttpClientName, (sp, http) =>
             {
