@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Messaging;
+using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Dispatching;
 
@@ -20,6 +21,7 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
     private readonly BridgeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<Dispatcher> _logger;
+    private readonly BridgeMetrics _metrics;
     private readonly ConcurrentDictionary<string, Conversation> _conversations = new(StringComparer.Ordinal);
     private readonly Channel<Conversation> _ready = Channel.CreateUnbounded<Conversation>(new UnboundedChannelOptions { SingleReader = false });
     private readonly SemaphoreSlim _capacity;
@@ -31,8 +33,10 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
     private int _closed;
 
     public Dispatcher(IMessageHandler handler, IDeduplicationStore deduplication, IOptions<BridgeOptions> options,
-        TimeProvider time, ILogger<Dispatcher> logger)
+        TimeProvider time, BridgeMetrics metrics, ILogger<Dispatcher> logger)
     {
+        _metrics = metrics;
+        metrics.ObserveDispatcher(() => Math.Max(0, Pending - InFlight), () => InFlight);
         _handler = handler;
         _deduplication = deduplication;
         _options = options.Value;
@@ -64,6 +68,7 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
             if (!await _deduplication.TryMarkAsync(message.Platform, message.MessageId, cancellationToken))
             {
                 LogDuplicate(_logger, message.Platform, message.MessageId);
+                _metrics.Duplicate(message.Platform);
                 return new InboxReceipt(InboxOutcome.Duplicate, Task.CompletedTask);
             }
             marked = true;
@@ -71,6 +76,7 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
             var work = new Work(message, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
             Enqueue(work);
             handedOver = true;
+            _metrics.Received(message.Platform);
             return new InboxReceipt(InboxOutcome.Accepted, work.Done.Task);
         }
         finally

@@ -4,6 +4,8 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Osvi.Bridge.Adapters.Slack;
 using Osvi.Bridge.Adapters.Telegram;
 using Osvi.Bridge.Messaging;
+using Osvi.Bridge.Telemetry;
+using OpenTelemetry.Exporter;
 
 namespace Osvi.Bridge.Hosting;
 
@@ -32,6 +34,7 @@ public static class BridgeApp
         builder.Services.AddBridgeCore(builder.Configuration);
         builder.Services.AddTelegramChannel(builder.Configuration);
         builder.Services.AddSlackChannel(builder.Configuration);
+        builder.Services.AddBridgeTelemetry(builder.Configuration);
         builder.Services.AddHealthChecks()
             .AddCheck<RedisReadinessCheck>("redis", tags: ["ready"])
             .AddCheck<OsviReadinessCheck>("osvi", tags: ["ready"])
@@ -46,6 +49,7 @@ public static class BridgeApp
             Predicate = check => check.Tags.Contains("ready"),
             ResponseWriter = WriteHealthAsync,
         });
+        app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapTelegramEndpoints();
         app.MapSlackEndpoints();
         return app;

@@ -35,6 +35,10 @@ public static class BridgeProgram
                     return ExitOk;
                 case "chat":
                     return await ChatCommand.RunAsync(rest, System.Console.In, System.Console.Out);
+                case "check":
+                    return await CheckCommand.RunAsync(rest, System.Console.Out);
+                case "healthcheck":
+                    return await HealthcheckCommand.RunAsync(rest, System.Console.Out);
                 default:
                     await System.Console.Error.WriteLineAsync($"Unknown command '{args[0]}'.{Environment.NewLine}{Usage}");
                     return ExitUsage;
@@ -57,6 +61,10 @@ public static class BridgeProgram
         Commands:
           (none)   run the bridge worker (Telegram and/or Slack channels, health on :8080)
           chat     chat with the configured OSVI agent from this terminal
+          check    validate the configuration and reach every configured dependency
+                   (--create-session also starts and closes one OSVI test session)
+          healthcheck [url]
+                   ask a running bridge's /healthz (default http://127.0.0.1:8080/healthz)
           help     show this text
 
         Configuration comes from appsettings.json and environment variables (Osvi__ApiToken, ...).

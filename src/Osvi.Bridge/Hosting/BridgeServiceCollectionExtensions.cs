@@ -3,6 +3,7 @@ using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Osvi;
 using Osvi.Bridge.Relay;
 using Osvi.Bridge.Storage;
+using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Hosting;
 
@@ -17,6 +18,8 @@ public static class BridgeServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ChannelStatusBoard>();
+        services.AddMetrics();
+        services.AddSingleton<BridgeMetrics>();
         services.AddOsviClient(configuration);
         services.AddBridgeStorage(configuration);
         services.AddSingleton<SessionResolver>();

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
+using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Osvi;
 
@@ -25,6 +26,7 @@ public static class OsviServiceCollectionExtensions
             .AddResilienceHandler("osvi", (pipeline, context) =>
             {
                 var options = context.ServiceProvider.GetRequiredService<IOptions<OsviOptions>>().Value;
+                var metrics = context.ServiceProvider.GetRequiredService<BridgeMetrics>();
                 pipeline.AddTimeout(options.TotalTimeout);
                 if (options.MaxRetries > 0)
                 {
@@ -36,6 +38,11 @@ public static class OsviServiceCollectionExtensions
                         UseJitter = true,
                         Delay = options.RetryDelay,
                         MaxDelay = TimeSpan.FromSeconds(30),
+                        OnRetry = _ =>
+                        {
+                            metrics.Retry("osvi");
+                            return ValueTask.CompletedTask;
+                        },
                     });
                 }
                 pipeline.AddTimeout(options.RequestTimeout);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Osvi.Bridge.Dispatching;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Osvi;
+using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Relay;
 
@@ -19,10 +20,12 @@ public sealed partial class MessageRelay : IMessageHandler
     private readonly BridgeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<MessageRelay> _logger;
+    private readonly BridgeMetrics _metrics;
 
     public MessageRelay(IEnumerable<IReplySender> senders, SessionResolver sessions, OsviClient osvi,
-        IOptions<BridgeOptions> options, TimeProvider time, ILogger<MessageRelay> logger)
+        IOptions<BridgeOptions> options, TimeProvider time, BridgeMetrics metrics, ILogger<MessageRelay> logger)
     {
+        _metrics = metrics;
         _senders = senders.ToDictionary(s => s.Platform, StringComparer.OrdinalIgnoreCase);
         _sessions = sessions;
         _osvi = osvi;
@@ -36,6 +39,9 @@ public sealed partial class MessageRelay : IMessageHandler
         ArgumentNullException.ThrowIfNull(message);
         var started = _time.GetTimestamp();
         var state = new HandlingState();
+        using var activity = BridgeMetrics.ActivitySource.StartActivity("handle message");
+        activity?.SetTag("osvi_bridge.platform", message.Platform);
+        activity?.SetTag("osvi_bridge.conversation", message.Conversation.Value);
         using var scope = _logger.BeginScope(new Dictionary<string, object>
         {
             ["Platform"] = message.Platform,
@@ -67,6 +73,18 @@ public sealed partial class MessageRelay : IMessageHandler
         }
         finally
         {
+            activity?.SetTag("osvi_bridge.session", state.SessionId);
+            activity?.SetTag("osvi_bridge.outcome", state.Outcome);
+            switch (state.Outcome)
+            {
+                case "answered":
+                    _metrics.Answered(message.Platform);
+                    _metrics.EndToEnd(message.Platform, _time.GetUtcNow() - message.ReceivedAt);
+                    break;
+                case "failed" or "undeliverable" or "unfinished":
+                    _metrics.Failed(message.Platform, state.Outcome);
+                    break;
+            }
             LogHandled(_logger, message.Platform, message.Conversation.Value, state.SessionId ?? "-",
                 _time.GetElapsedTime(started).TotalMilliseconds, state.Outcome);
         }
@@ -92,14 +110,14 @@ public sealed partial class MessageRelay : IMessageHandler
             OsviReply reply;
             try
             {
-                reply = await _osvi.SendMessageAsync(session.SessionId, message.Text, cancellationToken);
+                reply = await AskAgentAsync(session.SessionId, message.Text, cancellationToken);
             }
             catch (OsviSessionNotFoundException ex)
             {
                 LogSessionGone(_logger, ex, session.SessionId);
                 session = await _sessions.ReplaceAsync(message.Conversation, message.DisplayName, cancellationToken);
                 state.SessionId = session.SessionId;
-                reply = await _osvi.SendMessageAsync(session.SessionId, message.Text, cancellationToken);
+                reply = await AskAgentAsync(session.SessionId, message.Text, cancellationToken);
             }
 
             if (string.IsNullOrWhiteSpace(reply.Response))
@@ -115,6 +133,19 @@ public sealed partial class MessageRelay : IMessageHandler
             LogAgentFailed(_logger, ex, message.Platform, message.Conversation.Value, state.SessionId ?? "-", ex.GetType().Name);
             await sender.SendAsync(message.ReplyTarget, _options.ApologyMessage, cancellationToken);
             return "failed";
+        }
+    }
+
+    private async Task<OsviReply> AskAgentAsync(string sessionId, string text, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        try
+        {
+            return await _osvi.SendMessageAsync(sessionId, text, cancellationToken);
+        }
+        finally
+        {
+            _metrics.AgentLatency(_time.GetElapsedTime(started));
         }
     }
 

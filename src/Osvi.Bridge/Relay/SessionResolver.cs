@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Osvi;
 using Osvi.Bridge.Sessions;
+using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Relay;
 
@@ -17,6 +18,7 @@ public sealed partial class SessionResolver(
     OsviClient osvi,
     IOptions<OsviOptions> osviOptions,
     TimeProvider time,
+    BridgeMetrics metrics,
     ILogger<SessionResolver> logger)
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
@@ -84,6 +86,7 @@ public sealed partial class SessionResolver(
         var session = await osvi.StartSessionAsync(personName, cancellationToken);
         await store.SetAsync(conversation, session.SessionId, cancellationToken);
         LogStarted(logger, session.SessionId);
+        metrics.SessionCreated();
         return new ResolvedSession(session.SessionId, true, session.WelcomeMessage);
     }
 

@@ -7,11 +7,24 @@ namespace Osvi.Bridge.Sessions;
 /// <summary>
 /// Session map in this process only, for a single instance without Redis: it is lost on restart.
 /// </summary>
-public sealed class InMemorySessionStore(IOptions<SessionsOptions> options, TimeProvider time) : ISessionStore
+public sealed partial class InMemorySessionStore : ISessionStore
 {
+    private readonly TimeProvider time;
+
+    public InMemorySessionStore(IOptions<SessionsOptions> options, TimeProvider time, ILogger<InMemorySessionStore> logger)
+    {
+        this.time = time;
+        _idle = options.Value.IdleTimeout;
+        LogInMemory(logger);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Redis:ConnectionString is empty: sessions and de-duplication live in this process only and will not survive a restart; run one replica only.")]
+    private static partial void LogInMemory(ILogger logger);
+
     private readonly ConcurrentDictionary<string, Entry> _sessions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, object> _locks = new(StringComparer.Ordinal);
-    private readonly TimeSpan _idle = options.Value.IdleTimeout;
+    private readonly TimeSpan _idle;
 
     public Task<string?> GetAsync(ConversationKey conversation, CancellationToken cancellationToken)
     {

@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# Osvi.Bridge container image: SDK stage builds and publishes (no tests), the runtime stage is the
+# chiseled ASP.NET image (no shell, no package manager, non-root by default).
+ARG DOTNET_VERSION=10.0
+
+FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS build
+WORKDIR /src
+# Restore first, from the project files only, so the package layer is cached across code changes.
+COPY Directory.Build.props Directory.Packages.props appsettings.json ./
+COPY src/Osvi.Bridge/Osvi.Bridge.csproj src/Osvi.Bridge/
+RUN dotnet restore src/Osvi.Bridge/Osvi.Bridge.csproj
+COPY src/ src/
+# The same command CI runs and starts (tests/Osvi.Bridge.IntegrationTests/Core/PublishedBuildTests.cs).
+RUN dotnet publish src/Osvi.Bridge/Osvi.Bridge.csproj -c Release -o /app /p:UseAppHost=false
+
+FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}-noble-chiseled AS runtime
+WORKDIR /app
+COPY --from=build /app ./
+ENV ASPNETCORE_HTTP_PORTS=8080 \
+    DOTNET_ENVIRONMENT=Production \
+    DOTNET_gcServer=0
+EXPOSE 8080
+# The chiseled image defines the non-root "app" user (UID in $APP_UID); say so explicitly.
+USER $APP_UID
+STOPSIGNAL SIGTERM
+# No shell or curl in this image: the bridge probes its own /healthz.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+    CMD ["dotnet", "/app/Osvi.Bridge.dll", "healthcheck"]
+ENTRYPOINT ["dotnet", "/app/Osvi.Bridge.dll"]

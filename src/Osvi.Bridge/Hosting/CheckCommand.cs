@@ -1,0 +1,69 @@
+using Microsoft.Extensions.Options;
+using Osvi.Bridge.Adapters.Slack;
+using Osvi.Bridge.Adapters.Telegram;
+using Osvi.Bridge.Osvi;
+
+namespace Osvi.Bridge.Hosting;
+
+/// <summary>
+/// <c>Osvi.Bridge check [--create-session]</c>: validates the configuration and reaches every
+/// configured dependency, one line each; exits 0 when all pass, 1 when any fails, 2 on bad config.
+/// Secrets are shown by their last four characters at most.
+/// </summary>
+public static class CheckCommand
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var createSession = args.Contains("--create-session", StringComparer.OrdinalIgnoreCase);
+        var builder = BridgeApp.CreateBuilder(args.Where(a => !a.Equals("--create-session", StringComparison.OrdinalIgnoreCase)).ToArray());
+        builder.Logging.ClearProviders();
+        builder.Services.AddBridgeCore(builder.Configuration);
+        builder.Services.AddTelegramChannel(builder.Configuration);
+        builder.Services.AddSlackChannel(builder.Configuration);
+        builder.Services.AddSingleton(new CheckCommandOptions(createSession));
+        builder.Services.AddSingleton<IDependencyCheck, RedisDependencyCheck>();
+        builder.Services.AddSingleton<IDependencyCheck, OsviDependencyCheck>();
+        builder.Services.AddHttpClient("osvi-check");
+
+        // The services are built but never started: no channel connects, no hosted service runs.
+        await using var services = builder.Services.BuildServiceProvider();
+        BridgeApp.ValidateConfiguration(services, requireChannel: false);
+
+        var osvi = services.GetRequiredService<IOptions<OsviOptions>>().Value;
+        await output.WriteLineAsync($"[ OK ] configuration: valid; OSVI {osvi.BaseUrl}, token {Mask(osvi.ApiToken)}, agent {osvi.AgentUuid}");
+        var channels = services.GetServices<Messaging.IReplySender>().Select(s => s.Platform).ToList();
+        await output.WriteLineAsync(channels.Count > 0
+            ? $"[ OK ] channels: {string.Join(", ", channels)}"
+            : "[FAIL] channels: none configured (set Telegram__BotToken and/or Slack__BotToken); the worker will not start");
+        var failures = channels.Count > 0 ? 0 : 1;
+
+        foreach (var check in services.GetServices<IDependencyCheck>())
+        {
+            DependencyCheckResult result;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try
+            {
+                result = await check.RunAsync(timeout.Token);
+            }
+            catch (Exception ex)
+            {
+                result = DependencyCheckResult.Fail($"{ex.GetType().Name}: {ex.Message}");
+            }
+            if (!result.Ok)
+            {
+                failures++;
+            }
+            await output.WriteLineAsync($"{(result.Ok ? "[ OK ]" : "[FAIL]")} {check.Name}: {result.Detail}");
+        }
+
+        await output.WriteLineAsync(failures == 0 ? "All checks passed." : $"{failures} check(s) failed.");
+        return failures == 0 ? BridgeProgram.ExitOk : BridgeProgram.ExitFailure;
+    }
+
+    /// <summary>Shows at most the last four characters of a secret, and nothing of a short one.</summary>
+    public static string Mask(string? secret) =>
+        string.IsNullOrEmpty(secret) ? "(not set)"
+        : secret.Length < 12 ? "(set)"
+        : "…" + secret[^4..];
+}

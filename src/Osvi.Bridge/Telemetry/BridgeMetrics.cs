@@ -1,0 +1,65 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Osvi.Bridge.Telemetry;
+
+/// <summary>
+/// The bridge's meters and activity source (both named <c>Osvi.Bridge</c>). Exported at <c>/metrics</c>
+/// in Prometheus format and over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+/// </summary>
+public sealed class BridgeMetrics
+{
+    public const string Name = "Osvi.Bridge";
+
+    /// <summary>Spans for one message: adapter → relay → OSVI call → reply.</summary>
+    public static readonly ActivitySource ActivitySource = new(Name);
+
+    private readonly Counter<long> _received;
+    private readonly Counter<long> _duplicates;
+    private readonly Counter<long> _answered;
+    private readonly Counter<long> _failed;
+    private readonly Counter<long> _retries;
+    private readonly Counter<long> _rateLimitWaits;
+    private readonly Counter<long> _sessionsCreated;
+    private readonly Histogram<double> _agentLatency;
+    private readonly Histogram<double> _endToEnd;
+
+    public BridgeMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        var meter = meterFactory.Create(Name);
+        _received = meter.CreateCounter<long>("osvi_bridge.messages.received", "{message}", "Messages accepted from a platform");
+        _duplicates = meter.CreateCounter<long>("osvi_bridge.messages.duplicates", "{message}", "Redelivered platform events dropped");
+        _answered = meter.CreateCounter<long>("osvi_bridge.messages.answered", "{message}", "Messages answered by the agent");
+        _failed = meter.CreateCounter<long>("osvi_bridge.messages.failed", "{message}", "Messages that got the apology or could not be delivered");
+        _retries = meter.CreateCounter<long>("osvi_bridge.retries", "{retry}", "Retried calls to OSVI or a platform");
+        _rateLimitWaits = meter.CreateCounter<long>("osvi_bridge.rate_limit.waits", "{wait}", "Waits imposed by a platform's rate limit or our own pacing");
+        _sessionsCreated = meter.CreateCounter<long>("osvi_bridge.sessions.created", "{session}", "OSVI sessions started");
+        _agentLatency = meter.CreateHistogram<double>("osvi_bridge.agent.latency", "s", "Time OSVI took to answer one message",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120] });
+        _endToEnd = meter.CreateHistogram<double>("osvi_bridge.message.duration", "s", "From receiving a message to its reply being sent",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120] });
+        Meter = meter;
+    }
+
+    public Meter Meter { get; }
+
+    /// <summary>Registers the dispatcher's gauges; called once the dispatcher exists.</summary>
+    public void ObserveDispatcher(Func<int> queueDepth, Func<int> inFlight)
+    {
+        Meter.CreateObservableGauge("osvi_bridge.dispatcher.queue_depth", queueDepth, "{message}", "Accepted messages waiting for their turn");
+        Meter.CreateObservableGauge("osvi_bridge.conversations.in_flight", inFlight, "{conversation}", "Conversations being handled right now");
+    }
+
+    public void Received(string platform) => _received.Add(1, Platform(platform));
+    public void Duplicate(string platform) => _duplicates.Add(1, Platform(platform));
+    public void Answered(string platform) => _answered.Add(1, Platform(platform));
+    public void Failed(string platform, string reason) => _failed.Add(1, Platform(platform), new("reason", reason));
+    public void Retry(string target) => _retries.Add(1, new KeyValuePair<string, object?>("target", target));
+    public void RateLimitWait(string platform) => _rateLimitWaits.Add(1, Platform(platform));
+    public void SessionCreated() => _sessionsCreated.Add(1);
+    public void AgentLatency(TimeSpan elapsed) => _agentLatency.Record(elapsed.TotalSeconds);
+    public void EndToEnd(string platform, TimeSpan elapsed) => _endToEnd.Record(elapsed.TotalSeconds, Platform(platform));
+
+    private static KeyValuePair<string, object?> Platform(string platform) => new("platform", platform);
+}

@@ -1,0 +1,66 @@
+using Osvi.Bridge.Hosting;
+using Osvi.Bridge.IntegrationTests.Infrastructure;
+
+namespace Osvi.Bridge.IntegrationTests.Core;
+
+/// <summary><c>Osvi.Bridge check</c> against a real redis-server and the fake OSVI.</summary>
+public sealed class CheckCommandTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>, IAsyncLifetime
+{
+    private FakeOsviServer _osvi = null!;
+
+    public async Task InitializeAsync() => _osvi = await FakeOsviServer.StartAsync();
+
+    public async Task DisposeAsync() => await _osvi.DisposeAsync();
+
+    private async Task<(int Code, string Output)> RunAsync(Dictionary<string, string?> overrides, params string[] flags)
+    {
+        var settings = BridgeHost.BaseSettings(_osvi, redis);
+        foreach (var pair in overrides)
+        {
+            settings[pair.Key] = pair.Value;
+        }
+        var args = settings.Where(p => p.Key != "urls").Select(p => $"--{p.Key}={p.Value}").Concat(flags).ToArray();
+        var output = new StringWriter();
+        var code = await CheckCommand.RunAsync(args, output);
+        return (code, output.ToString());
+    }
+
+    [Fact]
+    public async Task Passes_when_redis_and_osvi_answer_without_creating_a_session()
+    {
+        var (code, output) = await RunAsync(new() { ["Telegram:BotToken"] = "", ["Slack:BotToken"] = "" });
+
+        Assert.Contains("[ OK ] redis:", output, StringComparison.Ordinal);
+        Assert.Contains("[ OK ] osvi: token accepted; agent agent_Test_0001-abc is active (no session created)", output, StringComparison.Ordinal);
+        Assert.Contains("[FAIL] channels: none configured", output, StringComparison.Ordinal);
+        Assert.Equal(BridgeProgram.ExitFailure, code);
+        Assert.Empty(_osvi.StartedSessions);
+        Assert.DoesNotContain(FakeOsviServer.Token, output, StringComparison.Ordinal);
+        Assert.Contains("token …0001", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Create_session_starts_and_closes_one_test_session()
+    {
+        var (_, output) = await RunAsync([], "--create-session");
+
+        Assert.Contains("[ OK ] osvi: token accepted; agent agent_Test_0001-abc started test session", output, StringComparison.Ordinal);
+        Assert.Single(_osvi.StartedSessions);
+        Assert.Single(_osvi.ClosedSessions);
+    }
+
+    [Fact]
+    public async Task A_refused_token_and_an_unreachable_redis_fail_with_clear_lines()
+    {
+        var (code, output) = await RunAsync(new()
+        {
+            ["Osvi:ApiToken"] = "wrong-token-123456",
+            ["Redis:ConnectionString"] = "127.0.0.1:1,connectTimeout=200",
+        });
+
+        Assert.Equal(BridgeProgram.ExitFailure, code);
+        Assert.Contains("[FAIL] osvi: OSVI refused the token (HTTP 401): fix Osvi:ApiToken", output, StringComparison.Ordinal);
+        Assert.Contains("[FAIL] redis: unreachable", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("wrong-token-123456", output, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,348 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Osvi.Bridge.IntegrationTests.Infrastructure;
+using Osvi.Bridge.Messaging;
+using StackExchange.Redis;
+
+namespace Osvi.Bridge.IntegrationTests.Core;
+
+/// <summary>The core relay end to end: real worker, real redis-server, fake OSVI over HTTP, a recording channel.</summary>
+public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>, IAsyncLifetime
+{
+    private readonly List<BridgeHost> _hosts = [];
+    private FakeOsviServer _osvi = null!;
+
+    public async Task InitializeAsync() => _osvi = await FakeOsviServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var host in _hosts)
+        {
+            await host.DisposeAsync();
+        }
+        await _osvi.DisposeAsync();
+    }
+
+    private async Task<(BridgeHost Host, RecordingChannel Channel)> StartBridgeAsync(
+        string? keyPrefix = null, bool useRedis = true, Action<Dictionary<string, string?>>? tweak = null)
+    {
+        var settings = BridgeHost.BaseSettings(_osvi, useRedis ? redis : null, keyPrefix);
+        tweak?.Invoke(settings);
+        var channel = new RecordingChannel();
+        var host = await BridgeHost.StartAsync(settings, s => s.AddSingleton<IReplySender>(channel));
+        _hosts.Add(host);
+        return (host, channel);
+    }
+
+    private static async Task SendAsync(BridgeHost host, InboundMessage message)
+    {
+        var receipt = await host.Inbox.AcceptAsync(message, CancellationToken.None);
+        await receipt.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
+    public async Task Session_is_created_once_per_conversation_and_reused()
+    {
+        var prefix = RedisServerFixture.NewKeyPrefix();
+        var (host, channel) = await StartBridgeAsync(prefix);
+
+        await SendAsync(host, RecordingChannel.Message("alice", "hello"));
+        await SendAsync(host, RecordingChannel.Message("alice", "how are you?"));
+        await SendAsync(host, RecordingChannel.Message("bob", "hi"));
+
+        Assert.Equal(2, _osvi.StartedSessions.Count);
+        Assert.Equal("Jane Smith", _osvi.StartedSessions.First().PersonName);
+        Assert.Equal(["Hi! I'm the test agent.", "echo: hello", "echo: how are you?"], channel.RepliesTo("alice"));
+        var stored = await redis.Connection!.GetDatabase().StringGetAsync(prefix + "session:test:alice");
+        Assert.Equal(_osvi.Messages.First().SessionId, stored.ToString());
+        var ttl = await redis.Connection!.GetDatabase().KeyTimeToLiveAsync(prefix + "session:test:alice");
+        Assert.InRange(ttl!.Value, TimeSpan.FromDays(6.9), TimeSpan.FromDays(7));
+    }
+
+    [Fact]
+    public async Task Session_is_reused_after_the_bridge_restarts()
+    {
+        var prefix = RedisServerFixture.NewKeyPrefix();
+        var (first, _) = await StartBridgeAsync(prefix);
+        await SendAsync(first, RecordingChannel.Message("carol", "before restart"));
+        await first.StopAsync();
+
+        var (second, channel) = await StartBridgeAsync(prefix);
+        await SendAsync(second, RecordingChannel.Message("carol", "after restart"));
+
+        Assert.Single(_osvi.StartedSessions);
+        Assert.Equal(["echo: after restart"], channel.RepliesTo("carol"));
+        Assert.All(_osvi.Messages, m => Assert.Equal(_osvi.StartedSessions.Single().Id, m.SessionId));
+    }
+
+    [Fact]
+    public async Task Concurrent_first_messages_on_two_bridges_share_one_session()
+    {
+        var prefix = RedisServerFixture.NewKeyPrefix();
+        _osvi.SessionLatency = TimeSpan.FromMilliseconds(300);
+        var (a, _) = await StartBridgeAsync(prefix);
+        var (b, _) = await StartBridgeAsync(prefix);
+
+        await Task.WhenAll(
+            SendAsync(a, RecordingChannel.Message("dave", "one")),
+            SendAsync(b, RecordingChannel.Message("dave", "two")),
+            SendAsync(a, RecordingChannel.Message("erin", "one")),
+            SendAsync(b, RecordingChannel.Message("erin", "two")));
+
+        Assert.Equal(2, _osvi.StartedSessions.Count);
+        Assert.Equal(4, _osvi.Messages.Count);
+        Assert.Equal(2, _osvi.Messages.Select(m => m.SessionId).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Expired_session_is_replaced_and_the_message_resent_once()
+    {
+        var prefix = RedisServerFixture.NewKeyPrefix();
+        var (host, channel) = await StartBridgeAsync(prefix);
+        await SendAsync(host, RecordingChannel.Message("frank", "first"));
+        var oldSession = _osvi.StartedSessions.Single().Id;
+        _osvi.ForgottenSessions[oldSession] = true;
+
+        await SendAsync(host, RecordingChannel.Message("frank", "second"));
+
+        Assert.Equal(2, _osvi.StartedSessions.Count);
+        var newSession = _osvi.StartedSessions.Last().Id;
+        Assert.Equal(["first", "second"], _osvi.Messages.Select(m => m.Text));
+        Assert.Equal(newSession, _osvi.Messages.Last().SessionId);
+        Assert.Equal("echo: second", channel.RepliesTo("frank").Last());
+        Assert.DoesNotContain(channel.RepliesTo("frank"), r => r.StartsWith("Sorry", StringComparison.Ordinal));
+        Assert.Equal(newSession, (await redis.Connection!.GetDatabase().StringGetAsync(prefix + "session:test:frank")).ToString());
+    }
+
+    [Fact]
+    public async Task Transient_failures_are_retried_until_the_agent_answers()
+    {
+        var (host, channel) = await StartBridgeAsync();
+        await SendAsync(host, RecordingChannel.Message("gina", "warm up"));
+        var before = _osvi.SendAttempts;
+        _osvi.FailNextMessages(503, 429, 500);
+
+        await SendAsync(host, RecordingChannel.Message("gina", "are you there?"));
+
+        Assert.Equal(4, _osvi.SendAttempts - before);
+        Assert.Equal("echo: are you there?", channel.RepliesTo("gina").Last());
+    }
+
+    [Fact]
+    public async Task Agent_out_of_reach_after_retries_gets_the_apology_and_the_worker_goes_on()
+    {
+        var (host, channel) = await StartBridgeAsync(tweak: s => s["Osvi:MaxRetries"] = "2");
+        await SendAsync(host, RecordingChannel.Message("hank", "warm up"));
+        _osvi.FailNextMessages(500, 502, 503);
+
+        await SendAsync(host, RecordingChannel.Message("hank", "anyone?"));
+        await SendAsync(host, RecordingChannel.Message("hank", "now?"));
+
+        Assert.Equal(
+            ["Hi! I'm the test agent.", "echo: warm up", "Sorry, I can't reach the assistant right now. Please try again in a few minutes.", "echo: now?"],
+            channel.RepliesTo("hank"));
+    }
+
+    [Fact]
+    public async Task Rejected_token_is_surfaced_to_the_user_and_to_readyz()
+    {
+        var (host, channel) = await StartBridgeAsync(tweak: s => s["Bridge:ApologyMessage"] = "Assistant unavailable.");
+        Assert.Equal(HttpStatusCode.OK, (await host.Http.GetAsync("/readyz")).StatusCode);
+        _osvi.RejectToken = true;
+
+        await SendAsync(host, RecordingChannel.Message("ivan", "hello"));
+
+        Assert.Equal(["Assistant unavailable."], channel.RepliesTo("ivan"));
+        var ready = await host.Http.GetAsync("/readyz");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Contains("osvi", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await host.Http.GetAsync("/healthz")).StatusCode);
+
+        _osvi.RejectToken = false;
+        await SendAsync(host, RecordingChannel.Message("ivan", "again"));
+        Assert.Equal(HttpStatusCode.OK, (await host.Http.GetAsync("/readyz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Replies_in_order_within_one_conversation_under_agent_latency()
+    {
+        var (host, channel) = await StartBridgeAsync();
+        await SendAsync(host, RecordingChannel.Message("jill", "warm up"));
+        var random = new Random(7);
+        _osvi.Reply = (_, text) =>
+        {
+            Thread.Sleep(random.Next(0, 30));
+            return "echo: " + text;
+        };
+
+        var receipts = new List<InboxReceipt>();
+        for (var i = 0; i < 20; i++)
+        {
+            receipts.Add(await host.Inbox.AcceptAsync(RecordingChannel.Message("jill", $"m{i}"), CancellationToken.None));
+        }
+        await Task.WhenAll(receipts.Select(r => r.Completion)).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var expected = Enumerable.Range(0, 20).Select(i => $"echo: m{i}").ToList();
+        Assert.Equal(expected, channel.RepliesTo("jill").Skip(2));
+        Assert.Equal(1, _osvi.PeakConcurrentMessages);
+    }
+
+    [Fact]
+    public async Task Conversations_are_handled_concurrently_under_a_slow_agent()
+    {
+        var (host, channel) = await StartBridgeAsync(useRedis: true);
+        _osvi.Latency = TimeSpan.FromSeconds(1);
+
+        var receipts = await Task.WhenAll(Enumerable.Range(0, 100)
+            .Select(i => host.Inbox.AcceptAsync(RecordingChannel.Message($"crowd-{i}", "hello"), CancellationToken.None).AsTask()));
+        await Task.WhenAll(receipts.Select(r => r.Completion)).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(100, _osvi.Messages.Count);
+        // One at a time would peak at 1; a bridge that overlaps the slow calls peaks near 100.
+        Assert.True(_osvi.PeakConcurrentMessages >= 50, $"peak concurrency was {_osvi.PeakConcurrentMessages}");
+        Assert.Equal(100, channel.Replies.Count(r => r.Text == "echo: hello"));
+    }
+
+    [Fact]
+    public async Task Concurrency_is_bounded_by_MaxConcurrency()
+    {
+        var (host, _) = await StartBridgeAsync(tweak: s => s["Bridge:MaxConcurrency"] = "3");
+        _osvi.Latency = TimeSpan.FromMilliseconds(100);
+
+        var receipts = await Task.WhenAll(Enumerable.Range(0, 12)
+            .Select(i => host.Inbox.AcceptAsync(RecordingChannel.Message($"bounded-{i}", "hello"), CancellationToken.None).AsTask()));
+        await Task.WhenAll(receipts.Select(r => r.Completion)).WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.InRange(_osvi.PeakConcurrentMessages, 1, 3);
+        Assert.Equal(12, _osvi.Messages.Count);
+    }
+
+    [Fact]
+    public async Task A_duplicate_message_id_is_processed_once_also_across_bridges()
+    {
+        var prefix = RedisServerFixture.NewKeyPrefix();
+        var (a, channel) = await StartBridgeAsync(prefix);
+        var (b, _) = await StartBridgeAsync(prefix);
+        var message = RecordingChannel.Message("kate", "only once", id: "update-1");
+
+        var first = await a.Inbox.AcceptAsync(message, CancellationToken.None);
+        var second = await a.Inbox.AcceptAsync(message, CancellationToken.None);
+        var third = await b.Inbox.AcceptAsync(message, CancellationToken.None);
+        await first.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(InboxOutcome.Accepted, first.Outcome);
+        Assert.Equal(InboxOutcome.Duplicate, second.Outcome);
+        Assert.Equal(InboxOutcome.Duplicate, third.Outcome);
+        Assert.Single(_osvi.Messages);
+        Assert.Equal(["Hi! I'm the test agent.", "echo: only once"], channel.RepliesTo("kate"));
+        Assert.True(await redis.Connection!.GetDatabase().KeyExistsAsync(prefix + "seen:test:update-1"));
+    }
+
+    [Fact]
+    public async Task Graceful_shutdown_finishes_accepted_work_and_refuses_new_messages()
+    {
+        var (host, channel) = await StartBridgeAsync();
+        _osvi.Latency = TimeSpan.FromMilliseconds(500);
+        var receipts = new List<InboxReceipt>();
+        for (var i = 0; i < 5; i++)
+        {
+            receipts.Add(await host.Inbox.AcceptAsync(RecordingChannel.Message("leo", $"m{i}"), CancellationToken.None));
+            receipts.Add(await host.Inbox.AcceptAsync(RecordingChannel.Message($"leo-{i}", "hi"), CancellationToken.None));
+        }
+
+        var inbox = host.Inbox;
+        await host.StopAsync();
+
+        Assert.All(receipts, r => Assert.True(r.Completion.IsCompletedSuccessfully));
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"echo: m{i}"), channel.RepliesTo("leo").Skip(1));
+        Assert.Equal(10, _osvi.Messages.Count);
+        await Assert.ThrowsAsync<InboxClosedException>(async () =>
+            await inbox.AcceptAsync(RecordingChannel.Message("leo", "too late"), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task Reset_closes_the_session_and_the_next_message_starts_a_new_one()
+    {
+        var prefix = RedisServerFixture.NewKeyPrefix();
+        var (host, channel) = await StartBridgeAsync(prefix);
+        await SendAsync(host, RecordingChannel.Message("mia", "hello"));
+        var first = _osvi.StartedSessions.Single().Id;
+
+        await SendAsync(host, RecordingChannel.Message("mia", "/reset"));
+        Assert.Equal([first], _osvi.ClosedSessions);
+        Assert.False(await redis.Connection!.GetDatabase().KeyExistsAsync(prefix + "session:test:mia"));
+
+        await SendAsync(host, RecordingChannel.Message("mia", "/new@SomeBot"));
+        await SendAsync(host, RecordingChannel.Message("mia", "hello again"));
+
+        Assert.Equal(2, _osvi.StartedSessions.Count);
+        Assert.Equal(
+            ["Hi! I'm the test agent.", "echo: hello", "Started a new conversation. What can I help you with?",
+             "Started a new conversation. What can I help you with?", "Hi! I'm the test agent.", "echo: hello again"],
+            channel.RepliesTo("mia"));
+    }
+
+    [Fact]
+    public async Task Start_posts_the_welcome_once_and_help_explains_the_commands()
+    {
+        var (host, channel) = await StartBridgeAsync();
+
+        await SendAsync(host, RecordingChannel.Message("nina", "/start"));
+        await SendAsync(host, RecordingChannel.Message("nina", "/start"));
+        await SendAsync(host, RecordingChannel.Message("nina", "/help"));
+
+        var replies = channel.RepliesTo("nina");
+        Assert.Equal("Hi! I'm the test agent.", replies[0]);
+        Assert.StartsWith("We're already chatting", replies[1], StringComparison.Ordinal);
+        Assert.Contains("/reset", replies[2], StringComparison.Ordinal);
+        Assert.Empty(_osvi.Messages);
+        Assert.Single(_osvi.StartedSessions);
+    }
+
+    [Fact]
+    public async Task Welcome_message_can_be_turned_off_and_empty_answers_send_nothing()
+    {
+        var (host, channel) = await StartBridgeAsync(tweak: s => s["Bridge:SendWelcomeMessage"] = "false");
+        _osvi.Reply = (_, text) => text == "silence" ? "" : "echo: " + text;
+
+        await SendAsync(host, RecordingChannel.Message("omar", "silence"));
+        await SendAsync(host, RecordingChannel.Message("omar", "speak"));
+
+        Assert.Equal(["echo: speak"], channel.RepliesTo("omar"));
+        Assert.Equal(2, channel.ProgressShown);
+    }
+
+    [Fact]
+    public async Task Without_redis_the_in_memory_store_keeps_sessions_for_the_process()
+    {
+        var (host, channel) = await StartBridgeAsync(useRedis: false);
+
+        await SendAsync(host, RecordingChannel.Message("pia", "one"));
+        await SendAsync(host, RecordingChannel.Message("pia", "two"));
+        var duplicate = await host.Inbox.AcceptAsync(RecordingChannel.Message("pia", "one", id: "same"), CancellationToken.None);
+        var again = await host.Inbox.AcceptAsync(RecordingChannel.Message("pia", "one", id: "same"), CancellationToken.None);
+        await duplicate.Completion;
+
+        Assert.Single(_osvi.StartedSessions);
+        Assert.Equal(InboxOutcome.Duplicate, again.Outcome);
+        Assert.Equal(["Hi! I'm the test agent.", "echo: one", "echo: two", "echo: one"], channel.RepliesTo("pia"));
+        Assert.Null(host.Services.GetService<IConnectionMultiplexer>());
+    }
+
+    [Fact]
+    public async Task Metrics_are_served_in_prometheus_format()
+    {
+        var (host, _) = await StartBridgeAsync();
+        await SendAsync(host, RecordingChannel.Message("quinn", "count me"));
+
+        var text = await host.Http.GetStringAsync("/metrics");
+
+        Assert.Contains("osvi_bridge_messages_received_total{", text, StringComparison.Ordinal);
+        Assert.Contains("platform=\"test\"", text, StringComparison.Ordinal);
+        Assert.Contains("osvi_bridge_messages_answered_total", text, StringComparison.Ordinal);
+        Assert.Contains("osvi_bridge_agent_latency_seconds_bucket", text, StringComparison.Ordinal);
+        Assert.Contains("osvi_bridge_message_duration_seconds_bucket", text, StringComparison.Ordinal);
+        Assert.Contains("osvi_bridge_sessions_created_total", text, StringComparison.Ordinal);
+        Assert.Contains("osvi_bridge_dispatcher_queue_depth", text, StringComparison.Ordinal);
+    }
+}
