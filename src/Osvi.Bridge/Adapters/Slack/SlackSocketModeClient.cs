@@ -142,7 +142,11 @@ public sealed partial class SlackSocketModeClient
             {
                 await current.CloseAsync(drain: false);
             }
-            _status.Report(ChannelName, false, "stopped");
+            if (stoppingToken.IsCancellationRequested)
+            {
+                // Otherwise the reason it ended (link_disabled, refused token) is already reported and stays.
+                _status.Report(ChannelName, false, "stopped");
+            }
         }
     }
 
