@@ -151,6 +151,20 @@ public sealed class SlackSocketModeTests(RedisServerFixture redis) : IClassFixtu
     }
 
     [Fact]
+    public async Task The_placeholder_is_deleted_when_no_answer_comes()
+    {
+        _osvi.Reply = (_, message) => message == "silence" ? "" : "echo: " + message;
+        await StartBridgeAsync();
+
+        await _slack.PushAsync(SlackEvents.Dm("U1", "silence", "550.000001"));
+        await _slack.PushAsync(SlackEvents.Dm("U1", "speak", "550.000002"));
+
+        await _slack.WaitForTextsAsync("D1", null, "echo: speak");
+        Assert.Single(_slack.CallsOf("chat.delete"));
+        Assert.Equal(2, _slack.CallsOf("chat.postMessage").Count); // two placeholders, no extra posts
+    }
+
+    [Fact]
     public async Task Rate_limit_429_is_waited_out_and_the_reply_posted_once()
     {
         await StartBridgeAsync(s => s["Slack:ShowProgress"] = "false");
