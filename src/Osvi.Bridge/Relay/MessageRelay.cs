@@ -102,6 +102,7 @@ public sealed partial class MessageRelay : IMessageHandler
         {
             var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, cancellationToken);
             state.SessionId = session.SessionId;
+            using var sessionScope = _logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = session.SessionId });
             if (session.Created && _options.SendWelcomeMessage && !string.IsNullOrWhiteSpace(session.WelcomeMessage))
             {
                 await sender.SendAsync(message.ReplyTarget, session.WelcomeMessage, cancellationToken);
