@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Formatting;
 using Osvi.Bridge.Messaging;
+using Osvi.Bridge.Telemetry;
 using Telegram.Bot;
 using Telegram.Bot.Exceptions;
 using Telegram.Bot.Types;
@@ -19,6 +20,7 @@ public sealed partial class TelegramReplySender(
     Lazy<ITelegramBotClient> bot,
     TelegramSendPacer pacer,
     IOptions<TelegramOptions> options,
+    BridgeMetrics metrics,
     TimeProvider time,
     ILogger<TelegramReplySender> logger) : IReplySender
 {
@@ -69,7 +71,10 @@ public sealed partial class TelegramReplySender(
         var rateLimited = 0;
         while (true)
         {
-            await pacer.WaitTurnAsync(target.ChatId, cancellationToken);
+            if (await pacer.WaitTurnAsync(target.ChatId, cancellationToken))
+            {
+                metrics.RateLimitWait(Platform);
+            }
             try
             {
                 await bot.Value.SendMessage(chatId, text, parseMode: parseMode, replyParameters: reply,
@@ -80,6 +85,7 @@ public sealed partial class TelegramReplySender(
             {
                 var wait = TimeSpan.FromSeconds(Math.Max(1, ex.Parameters?.RetryAfter ?? 1));
                 LogRateLimited(logger, target.ChatId, wait.TotalSeconds);
+                metrics.RateLimitWait(Platform);
                 await Task.Delay(wait, time, cancellationToken);
             }
             catch (ApiRequestException ex) when (ex.ErrorCode == 400 && parseMode == ParseMode.Html
@@ -96,6 +102,7 @@ public sealed partial class TelegramReplySender(
             catch (RequestException ex) when (!cancellationToken.IsCancellationRequested && ++failures < MaxAttempts)
             {
                 LogSendRetry(logger, ex, target.ChatId, failures, ex.Message);
+                metrics.Retry(Platform);
                 await Task.Delay(Options.SendRetryDelay, time, cancellationToken);
             }
         }

@@ -36,15 +36,35 @@ public sealed class TelegramSendPacer : IDisposable
         return (perChat, global);
     }
 
-    /// <summary>Waits until one more message may go to this chat.</summary>
-    public async ValueTask WaitTurnAsync(string chatId, CancellationToken cancellationToken)
+    /// <summary>Waits until one more message may go to this chat; true when it had to wait.</summary>
+    public async ValueTask<bool> WaitTurnAsync(string chatId, CancellationToken cancellationToken)
     {
-        using (var chatLease = await _limiters.Value.PerChat.AcquireAsync(chatId, 1, cancellationToken))
+        var limiters = _limiters.Value;
+        var waited = false;
+        var chatLease = limiters.PerChat.AttemptAcquire(chatId);
+        if (!chatLease.IsAcquired)
+        {
+            chatLease.Dispose();
+            waited = true;
+            chatLease = await limiters.PerChat.AcquireAsync(chatId, 1, cancellationToken);
+        }
+        using (chatLease)
         {
             EnsureAcquired(chatLease);
         }
-        using var globalLease = await _limiters.Value.Global.AcquireAsync(1, cancellationToken);
-        EnsureAcquired(globalLease);
+
+        var globalLease = limiters.Global.AttemptAcquire();
+        if (!globalLease.IsAcquired)
+        {
+            globalLease.Dispose();
+            waited = true;
+            globalLease = await limiters.Global.AcquireAsync(1, cancellationToken);
+        }
+        using (globalLease)
+        {
+            EnsureAcquired(globalLease);
+        }
+        return waited;
     }
 
     public void Dispose()
