@@ -5,7 +5,8 @@ namespace Osvi.Bridge.Adapters.Telegram;
 
 /// <summary>
 /// Keeps sends within Telegram's limits (about 1/s per private chat, 20/min per group, 30/s overall)
-/// so that we rarely meet a 429. Waiters are served oldest first, so one chat's messages keep their order.
+/// so that we rarely meet a 429. Pacing only delays, never reorders: a conversation sends its parts one
+/// at a time through here, and waiters for one chat queue oldest first.
 /// </summary>
 public sealed class TelegramSendPacer : IDisposable
 {
