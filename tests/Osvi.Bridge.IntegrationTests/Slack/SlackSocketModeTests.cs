@@ -57,10 +57,12 @@ public sealed class SlackSocketModeTests(RedisServerFixture redis) : IClassFixtu
         await _slack.WaitForTextsAsync("D1", null, "Welcome!", "echo: hello &amp; &lt;hi&gt;");
         Assert.Equal("hello & <hi>", _osvi.Messages.Single().Text);
         Assert.Equal("Alice", _osvi.StartedSessions.Single().PersonName);
-        // The placeholder was posted first and the first reply replaced it.
-        var first = _slack.VisibleMessages("D1")[0];
-        Assert.True(first.Edited);
-        Assert.Equal("_Thinking…_", _slack.CallsOf("chat.postMessage")[0].Body!["text"]!.GetValue<string>());
+        // The welcome came first; then the placeholder was posted and the answer replaced it.
+        var messages = _slack.VisibleMessages("D1");
+        Assert.False(messages[0].Edited);
+        Assert.True(messages[1].Edited);
+        Assert.Equal("Welcome!", _slack.CallsOf("chat.postMessage")[0].Body!["text"]!.GetValue<string>());
+        Assert.Equal("_Thinking…_", _slack.CallsOf("chat.postMessage")[1].Body!["text"]!.GetValue<string>());
         Assert.All(_slack.CallsOf("chat.postMessage"), c => Assert.Equal("application/json; charset=utf-8", c.ContentType));
         Assert.Equal("U1", _slack.CallsOf("users.info").Single().Query);
         var status = host.Services.GetRequiredService<ChannelStatusBoard>().Snapshot().Single(s => s.Channel == "slack");

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Adapters.Slack;
 
@@ -17,9 +18,11 @@ public sealed partial class SlackApiClient
     private readonly SlackOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<SlackApiClient> _logger;
+    private readonly BridgeMetrics _metrics;
 
-    public SlackApiClient(HttpClient http, IOptions<SlackOptions> options, TimeProvider time, ILogger<SlackApiClient> logger)
+    public SlackApiClient(HttpClient http, IOptions<SlackOptions> options, TimeProvider time, BridgeMetrics metrics, ILogger<SlackApiClient> logger)
     {
+        _metrics = metrics;
         _http = http;
         _options = options.Value;
         _time = time;
@@ -120,6 +123,7 @@ public sealed partial class SlackApiClient
                 {
                     var delay = BackoffDelay(attempt);
                     LogTransient(_logger, method, "unreachable", delay.TotalMilliseconds, attempt + 1);
+                    _metrics.Retry(SlackEventParser.Platform);
                     await Task.Delay(delay, _time, cancellationToken);
                     continue;
                 }
@@ -134,6 +138,7 @@ public sealed partial class SlackApiClient
                     if (attempt < _options.MaxRetries && wait <= _options.MaxRetryAfter)
                     {
                         LogRateLimited(_logger, method, wait.TotalSeconds, attempt + 1);
+                        _metrics.RateLimitWait(SlackEventParser.Platform);
                         await Task.Delay(wait, _time, cancellationToken);
                         continue;
                     }
@@ -148,6 +153,7 @@ public sealed partial class SlackApiClient
                     {
                         var delay = BackoffDelay(attempt);
                         LogTransient(_logger, method, $"http_{status}", delay.TotalMilliseconds, attempt + 1);
+                        _metrics.Retry(SlackEventParser.Platform);
                         await Task.Delay(delay, _time, cancellationToken);
                         continue;
                     }

@@ -44,6 +44,7 @@ public static class SlackServiceCollectionExtensions
                 sp.GetRequiredService<IOptions<SlackOptions>>().Value.SigningSecret, sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton<SlackEventsEndpoint>();
         }
+        services.AddSingleton<Hosting.IDependencyCheck, SlackDependencyCheck>();
         services.AddHostedService<SlackChannelService>();
         return services;
     }
