@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using Osvi.Bridge.IntegrationTests.Infrastructure;
 using Osvi.Bridge.IntegrationTests.Slack;
@@ -90,7 +89,7 @@ public sealed class PublishedBuildTests(RedisServerFixture redis) : IClassFixtur
     public async Task The_published_build_starts_from_environment_variables_answers_health_probes_and_exits_0_on_SIGTERM()
     {
         var published = await PublishAsync();
-        var port = FreePort();
+        var port = RedisServerFixture.FreePort();
         var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
         using var bridge = Start(published, ["Osvi.Bridge.dll"], Environment(port), log);
         try
@@ -142,7 +141,7 @@ public sealed class PublishedBuildTests(RedisServerFixture redis) : IClassFixtur
     public async Task The_published_build_exits_2_naming_a_missing_setting()
     {
         var published = await PublishAsync();
-        var environment = Environment(FreePort());
+        var environment = Environment(RedisServerFixture.FreePort());
         environment["Osvi__ApiToken"] = "";
 
         var (code, output) = await RunAsync("dotnet", ["Osvi.Bridge.dll"], published, environment, TimeSpan.FromSeconds(60));
@@ -194,12 +193,5 @@ public sealed class PublishedBuildTests(RedisServerFixture redis) : IClassFixtur
         }
         process.WaitForExit();
         return (process.ExitCode, string.Join('\n', log));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

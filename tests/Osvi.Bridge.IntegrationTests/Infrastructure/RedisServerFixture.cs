@@ -90,7 +90,8 @@ public sealed class RedisServerFixture : IAsyncLifetime
         throw new InvalidOperationException("redis-server is not installed (apt-get install -y redis-server); .ci/run installs it.");
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port that was free a moment ago.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
