@@ -249,10 +249,11 @@ public sealed class FakeTelegramServer : IAsyncDisposable
                 {
                     _confirmedOffset = o;
                 }
-                _pending.RemoveAll(u => u["update_id"]!.GetValue<int>() < _confirmedOffset);
-                if (_pending.Count > 0)
+                // Confirmed updates are kept (not removed) so ForgetConfirmations can hand them out again, as after a crash.
+                var unconfirmed = _pending.Where(u => u["update_id"]!.GetValue<int>() >= _confirmedOffset).Take(limit).ToList();
+                if (unconfirmed.Count > 0)
                 {
-                    return new JsonArray(_pending.Take(limit).Select(u => (JsonNode)u.DeepClone()).ToArray());
+                    return new JsonArray(unconfirmed.Select(u => (JsonNode)u.DeepClone()).ToArray());
                 }
                 arrived = _updateArrived.Task;
             }

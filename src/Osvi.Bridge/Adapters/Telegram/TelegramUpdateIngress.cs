@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Microsoft.Extensions.Options;
+using Osvi.Bridge.Dispatching;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Telemetry;
 using Telegram.Bot.Types;
@@ -14,6 +16,7 @@ namespace Osvi.Bridge.Adapters.Telegram;
 /// </summary>
 public sealed partial class TelegramUpdateIngress(
     IInbox inbox,
+    IDeduplicationStore deduplication,
     TelegramUpdateParser parser,
     TelegramReplySender sender,
     IOptions<TelegramOptions> options,
@@ -55,8 +58,13 @@ public sealed partial class TelegramUpdateIngress(
                 }
                 break;
             case TelegramNotice notice:
-                LogNotice(logger, update.Id, notice.ChatId);
-                _ = SendNoticeAsync(notice.Target, options.Value.NonTextNotice);
+                // Notices bypass the inbox, so they take the same de-duplication mark themselves:
+                // a sticker redelivered after a restart is not answered twice.
+                if (await deduplication.TryMarkAsync(TelegramUpdateParser.Platform, update.Id.ToString(CultureInfo.InvariantCulture), cancellationToken))
+                {
+                    LogNotice(logger, update.Id, notice.ChatId);
+                    _ = SendNoticeAsync(notice.Target, options.Value.NonTextNotice);
+                }
                 break;
             case TelegramIgnore ignore:
                 LogIgnored(logger, update.Id, ignore.Reason);
