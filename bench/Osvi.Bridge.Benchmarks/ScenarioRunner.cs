@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Osvi.Bridge.Benchmarks;
+
+/// <summary>
+/// Runs one scenario end to end: a fresh redis-server, the two fakes, the bridge as its own process;
+/// waits for /readyz, feeds the updates phase by phase, waits for every reply, and measures from
+/// outside the bridge. Everything it started is stopped when it returns or throws.
+/// </summary>
+internal sealed class ScenarioRunner(string bridgeDirectory, string workDirectory, PacingLimits pacing, TextWriter progress)
+{
+    private static readonly TimeSpan ReadyLimit = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(500);
+
+    public async Task<ScenarioResult> RunAsync(ScenarioDefinition scenario, CancellationToken cancellationToken)
+    {
+        var ledger = new MessageLedger(scenario.Conversations, scenario.MessagesPerConversation);
+        await using var redis = await RedisProcess.StartAsync(cancellationToken);
+        await using var osvi = await FakeOsviApi.StartAsync(ledger, scenario.AgentLatency, cancellationToken);
+        await using var telegram = await FakeTelegramApi.StartAsync(ledger, cancellationToken);
+        var logPath = Path.Combine(workDirectory, $"bridge-{scenario.Id}.log");
+        await using var bridge = BridgeProcess.Start(bridgeDirectory, Environment(scenario, redis, osvi, telegram), logPath);
+        await using var rss = new RssSampler(bridge.Pid);
+        await bridge.WaitReadyAsync(ReadyLimit, cancellationToken);
+        // Let start-up work (JIT of the first requests, connection pools) settle before measuring.
+        await Task.Delay(500, cancellationToken);
+        var baselineKb = rss.CurrentKb;
+        var commandsBefore = await redis.TotalCommandsAsync(cancellationToken);
+
+        var memory = new List<MemoryCheckpoint>();
+        var wall = TimeSpan.Zero;
+        var ideal = TimeSpan.Zero;
+        var driveStart = Stopwatch.GetTimestamp();
+        string? failure = null;
+        var previous = 0;
+        foreach (var end in scenario.PhaseEnds)
+        {
+            var phaseIdeal = scenario.IdealBound(previous, end, pacing);
+            ideal += phaseIdeal;
+            progress.WriteLine($"  [{scenario.Id}] releasing messages {previous + 1}..{end} ({scenario.Arrival}); ideal {phaseIdeal.TotalSeconds:0.00} s");
+            var released = Stopwatch.GetTimestamp();
+            using var feeding = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var feeder = scenario.Arrival == Arrival.Burst
+                ? Release(telegram, end)
+                : FeedSteadilyAsync(telegram, previous, end, scenario.RatePerSecond, feeding.Token);
+
+            var limit = (phaseIdeal * 3) + TimeSpan.FromSeconds(30);
+            if (!await WaitForRepliesAsync(ledger, end, limit, bridge, cancellationToken))
+            {
+                failure = $"phase up to message {end}: only {ledger.DeliveredCount} replies after {limit.TotalSeconds:0} s";
+                progress.WriteLine("  " + failure);
+            }
+            await feeding.CancelAsync();
+            await feeder.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            wall += LastDelivered(ledger, telegram, previous, end, released);
+
+            if (scenario.IdleAfterPhase > TimeSpan.Zero)
+            {
+                await Task.Delay(scenario.IdleAfterPhase, cancellationToken);
+                var since = Stopwatch.GetTimestamp() - Stopwatch.Frequency;
+                memory.Add(new MemoryCheckpoint(end / scenario.MessagesPerConversation, Mb(rss.MedianSinceKb(since)),
+                    GcHeapMb(await bridge.MetricsAsync(cancellationToken))));
+                progress.WriteLine($"  [{scenario.Id}] {end} idle conversations: RSS {memory[^1].RssMb:0.0} MB, GC heap {memory[^1].GcHeapMb:0.0} MB");
+            }
+            if (failure is not null || bridge.HasExited)
+            {
+                failure ??= "the bridge exited";
+                break;
+            }
+            previous = end;
+        }
+        var steadyKb = rss.MedianSinceKb(driveStart);
+
+        await Task.Delay(Grace, cancellationToken);
+        // Minus one: our own INFO.
+        var commands = await redis.TotalCommandsAsync(cancellationToken) - commandsBefore - 1;
+        return Summarize(scenario, ledger, osvi, telegram, bridge, wall, ideal, Mb(baselineKb), Mb(steadyKb), Mb(rss.PeakKb),
+            commands, memory, failure);
+    }
+
+    private Dictionary<string, string> Environment(ScenarioDefinition scenario, RedisProcess redis, FakeOsviApi osvi, FakeTelegramApi telegram) => new()
+    {
+        ["Osvi__BaseUrl"] = osvi.BaseUrl,
+        ["Osvi__ApiToken"] = FakeOsviApi.Token,
+        ["Osvi__AgentUuid"] = FakeOsviApi.Agent,
+        ["Redis__ConnectionString"] = redis.ConnectionString,
+        ["Telegram__BotToken"] = FakeTelegramApi.Token,
+        ["Telegram__ApiBaseUrl"] = telegram.BaseUrl,
+        ["Telegram__PerChatRate"] = pacing.PerChatRate.ToString(CultureInfo.InvariantCulture),
+        ["Telegram__GroupPerMinute"] = pacing.GroupPerMinute.ToString(CultureInfo.InvariantCulture),
+        ["Telegram__GlobalPerSecond"] = pacing.GlobalPerSecond.ToString(CultureInfo.InvariantCulture),
+        ["Bridge__MaxConcurrency"] = scenario.MaxConcurrency.ToString(CultureInfo.InvariantCulture),
+        ["Bridge__SendWelcomeMessage"] = "false",
+    };
+
+    private static Task Release(FakeTelegramApi telegram, int end)
+    {
+        telegram.Release(end);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Releases updates [from, to) at <paramref name="rate"/> per second, checking every 5 ms.</summary>
+    private static async Task FeedSteadilyAsync(FakeTelegramApi telegram, int from, int to, double rate, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        telegram.Release(from + 1);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
+        var ticks = (int)((to - from) / rate * 200) + 400;
+        for (var i = 0; i < ticks && await timer.WaitForNextTickAsync(cancellationToken); i++)
+        {
+            var due = from + 1 + (int)(Stopwatch.GetElapsedTime(started).TotalSeconds * rate);
+            telegram.Release(Math.Min(to, due));
+            if (due >= to)
+            {
+                return;
+            }
+        }
+        telegram.Release(to);
+    }
+
+    private static async Task<bool> WaitForRepliesAsync(MessageLedger ledger, int expected, TimeSpan limit, BridgeProcess bridge, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(started) < limit && !bridge.HasExited)
+        {
+            if (ledger.DeliveredCount >= expected)
+            {
+                return true;
+            }
+            await Task.Delay(10, cancellationToken);
+        }
+        return ledger.DeliveredCount >= expected;
+    }
+
+    /// <summary>From the release of a phase to its last delivered reply.</summary>
+    private static TimeSpan LastDelivered(MessageLedger ledger, FakeTelegramApi telegram, int from, int to, long released)
+    {
+        long last = released;
+        for (var position = from; position < to; position++)
+        {
+            last = Math.Max(last, ledger.TimesOf(telegram.FeedToIndex(position)).Delivered);
+        }
+        return Stopwatch.GetElapsedTime(released, last);
+    }
+
+    private static ScenarioResult Summarize(ScenarioDefinition scenario, MessageLedger ledger, FakeOsviApi osvi, FakeTelegramApi telegram,
+        BridgeProcess bridge, TimeSpan wall, TimeSpan ideal, double baselineMb, double steadyMb, double peakMb, long redisCommands,
+        IReadOnlyList<MemoryCheckpoint> memory, string? failure)
+    {
+        var times = Enumerable.Range(0, ledger.Total).Select(ledger.TimesOf).ToList();
+        var complete = times.Where(t => t.Complete).ToList();
+        var delivery = ledger.CheckDelivery();
+        var extraAgentCalls = times.Sum(t => Math.Max(0, t.AgentCalls - 1));
+        var (warnings, errorLogs) = bridge.CountProblemsInLog();
+        var errors = ledger.UnexpectedReplies + ledger.UnexpectedAgentMessages + osvi.Refused + extraAgentCalls + errorLogs;
+        return new ScenarioResult(
+            scenario.Id, scenario.Group, scenario.Purpose, scenario.Conversations, scenario.MessagesPerConversation,
+            scenario.AgentLatency.TotalMilliseconds, scenario.MaxConcurrency, scenario.Arrival.ToString(),
+            scenario.Arrival == Arrival.Steady ? scenario.RatePerSecond : null,
+            ledger.Total, ledger.DeliveredCount,
+            Math.Round(wall.TotalSeconds, 3), Math.Round(ideal.TotalSeconds, 3),
+            ideal > TimeSpan.FromMilliseconds(100) ? Math.Round(wall / ideal, 3) : null,
+            wall > TimeSpan.Zero ? Math.Round(ledger.DeliveredCount / wall.TotalSeconds, 1) : 0,
+            LatencyReport.Of(complete.Select(t => t.Added)),
+            LatencyReport.Of(complete.Select(t => Stopwatch.GetElapsedTime(t.HandedOut, t.AgentReceived))),
+            LatencyReport.Of(complete.Select(t => Stopwatch.GetElapsedTime(t.AgentAnswered, t.Delivered))),
+            LatencyReport.Of(complete.Select(t => t.EndToEnd)),
+            baselineMb, steadyMb, peakMb,
+            Math.Round(redisCommands / (double)ledger.Total, 2),
+            delivery.Lost, delivery.Duplicated, delivery.OutOfOrder, errors, warnings, errorLogs,
+            osvi.SessionsStarted, osvi.MessagesReceived, osvi.PeakConcurrentMessages, telegram.GetUpdatesCalls, telegram.ChatActionCalls,
+            memory, failure);
+    }
+
+    private static double Mb(long kb) => Math.Round(kb / 1024.0, 1);
+
+    /// <summary>Sums the runtime's <c>dotnet_gc_last_collection_heap_size_bytes</c> series from /metrics.</summary>
+    private static double? GcHeapMb(string metrics)
+    {
+        double? total = null;
+        foreach (var line in metrics.Split('\n'))
+        {
+            if (!line.StartsWith("dotnet_gc_last_collection_heap_size_bytes", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length >= 2 && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var bytes))
+            {
+                total = (total ?? 0) + bytes;
+            }
+        }
+        return total is { } b ? Math.Round(b / 1024 / 1024, 1) : null;
+    }
+}
