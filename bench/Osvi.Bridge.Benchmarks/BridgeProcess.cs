@@ -110,28 +110,33 @@ internal sealed class BridgeProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Counts log lines at Warning and above (the JSON console logger writes "LogLevel":"…").</summary>
-    public (int Warnings, int Errors) CountProblemsInLog()
+    /// <summary>How much the bridge has logged so far; measurements count problems from here on.</summary>
+    public long LogLength => File.Exists(LogPath) ? new FileInfo(LogPath).Length : 0;
+
+    /// <summary>Counts log lines at Warning and above after <paramref name="from"/> (the JSON console logger writes "LogLevel":"…").</summary>
+    public (int Warnings, int Errors, IReadOnlyList<string> Samples) CountProblemsInLog(long from)
     {
         if (!File.Exists(LogPath))
         {
-            return (0, 0);
+            return (0, 0, []);
         }
         int warnings = 0, errors = 0;
+        var samples = new List<string>();
         using var stream = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        stream.Seek(Math.Min(from, stream.Length), SeekOrigin.Begin);
         using var reader = new StreamReader(stream);
         for (var line = reader.ReadLine(); line is not null; line = reader.ReadLine())
         {
-            if (line.Contains("\"LogLevel\":\"Warning\"", StringComparison.Ordinal))
+            var warning = line.Contains("\"LogLevel\":\"Warning\"", StringComparison.Ordinal);
+            var error = line.Contains("\"LogLevel\":\"Error\"", StringComparison.Ordinal) || line.Contains("\"LogLevel\":\"Critical\"", StringComparison.Ordinal);
+            warnings += warning ? 1 : 0;
+            errors += error ? 1 : 0;
+            if ((warning || error) && samples.Count < 3)
             {
-                warnings++;
-            }
-            else if (line.Contains("\"LogLevel\":\"Error\"", StringComparison.Ordinal) || line.Contains("\"LogLevel\":\"Critical\"", StringComparison.Ordinal))
-            {
-                errors++;
+                samples.Add(line.Length > 400 ? line[..400] : line);
             }
         }
-        return (warnings, errors);
+        return (warnings, errors, samples);
     }
 
     public string LogTail(int lines)

@@ -36,6 +36,7 @@ internal sealed class FakeTelegramApi : IAsyncDisposable
     private int _sendMessageCalls;
     private int _chatActionCalls;
     private int _otherCalls;
+    private int _answeredFirstPoll;
 
     private FakeTelegramApi(WebApplication app, MessageLedger ledger)
     {
@@ -154,6 +155,12 @@ internal sealed class FakeTelegramApi : IAsyncDisposable
         // Update ids start at 1; offset N confirms every id below N.
         var first = Math.Max(offset, 1) - 1;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
+        // The first poll is answered at once: the bridge reports Telegram as connected only after a poll
+        // returned, and a held first poll would keep /readyz at 503 for the whole long-poll timeout.
+        if (Interlocked.Exchange(ref _answeredFirstPoll, 1) == 0)
+        {
+            timeout = 0;
+        }
         var deadline = Stopwatch.GetTimestamp() + (timeout * Stopwatch.Frequency);
         while (true)
         {

@@ -17,6 +17,8 @@ internal sealed class RedisProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    public int Pid => _process.Id;
+
     public string ConnectionString => $"127.0.0.1:{Port}";
 
     public static async Task<RedisProcess> StartAsync(CancellationToken cancellationToken)

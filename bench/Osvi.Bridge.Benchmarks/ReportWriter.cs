@@ -41,12 +41,14 @@ internal static class ReportWriter
                       "t2 it answers, t3 the fake Telegram receives sendMessage; one Stopwatch in the benchmark process. " +
                       "Wall = release of the updates → last reply. Ideal = max(M·L, ⌈N·M / C⌉·L, pacing) (steady: also the feed's own span + L).");
         md.AppendLine();
-        md.AppendLine("| scenario | inbound t1−t0 p50 / p99 ms | outbound t3−t2 p50 / p99 ms | end to end p50 / p99 / max ms | sessions | agent calls | peak agent concurrency | getUpdates | typing | bridge warn / error logs |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| scenario | inbound t1−t0 p50 / p99 ms | outbound t3−t2 p50 / p99 ms | end to end p50 / p99 / max ms | CPU ms/msg bridge / redis / driver | CPU % of machine bridge / redis / driver | sessions | agent calls | peak agent concurrency | getUpdates | typing | bridge warn / error logs |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in report.Scenarios)
         {
             Line(md, $"| {r.Id} | {r.AddedInbound.P50:0.00} / {r.AddedInbound.P99:0.00} | {r.AddedOutbound.P50:0.00} / {r.AddedOutbound.P99:0.00} " +
-                     $"| {r.EndToEnd.P50:0.0} / {r.EndToEnd.P99:0.0} / {r.EndToEnd.Max:0.0} | {r.SessionsStarted} | {r.AgentCalls} | {r.PeakAgentConcurrency} " +
+                     $"| {r.EndToEnd.P50:0.0} / {r.EndToEnd.P99:0.0} / {r.EndToEnd.Max:0.0} " +
+                     $"| {r.Cpu.BridgeMsPerMessage:0.00} / {r.Cpu.RedisMsPerMessage:0.00} / {r.Cpu.DriverMsPerMessage:0.00} " +
+                     $"| {r.Cpu.BridgePercent:0} / {r.Cpu.RedisPercent:0} / {r.Cpu.DriverPercent:0} | {r.SessionsStarted} | {r.AgentCalls} | {r.PeakAgentConcurrency} " +
                      $"| {r.GetUpdatesCalls} | {r.ChatActionCalls} | {r.BridgeWarningLogs} / {r.BridgeErrorLogs} |");
         }
         var memory = report.Scenarios.Where(r => r.Memory.Count > 0).ToList();
@@ -71,6 +73,16 @@ internal static class ReportWriter
         foreach (var t in report.Targets)
         {
             Line(md, $"| {t.Target} | {t.Scenario} | {t.Measured} | {t.Limit} | {(t.Passed ? "PASS" : "**FAIL**")} |");
+        }
+        foreach (var r in report.Scenarios.Where(r => r.BridgeLogProblems.Count > 0))
+        {
+            md.AppendLine();
+            Line(md, $"{r.Id}: the bridge logged {r.BridgeWarningLogs} warning(s) and {r.BridgeErrorLogs} error(s) while measured, e.g.:");
+            md.AppendLine();
+            foreach (var line in r.BridgeLogProblems)
+            {
+                Line(md, $"    {line}");
+            }
         }
         foreach (var r in report.Scenarios.Where(r => r.Failure is not null))
         {

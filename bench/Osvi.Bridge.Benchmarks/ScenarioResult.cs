@@ -25,6 +25,7 @@ internal sealed record ScenarioResult(
     double SteadyRssMb,
     double PeakRssMb,
     double RedisCommandsPerMessage,
+    CpuUse Cpu,
     int Lost,
     int Duplicated,
     int OutOfOrder,
@@ -37,7 +38,15 @@ internal sealed record ScenarioResult(
     int GetUpdatesCalls,
     int ChatActionCalls,
     IReadOnlyList<MemoryCheckpoint> Memory,
+    IReadOnlyList<string> BridgeLogProblems,
     string? Failure);
+
+/// <summary>
+/// CPU used while messages were in flight (quiet spells excluded): per message in ms, and as a share
+/// of the machine's cores (100 % = every core busy) for the bridge, redis-server and the benchmark itself.
+/// </summary>
+internal sealed record CpuUse(double BridgeMsPerMessage, double RedisMsPerMessage, double DriverMsPerMessage,
+    double BridgePercent, double RedisPercent, double DriverPercent);
 
 /// <summary>The bridge's memory after a phase and a quiet spell: every conversation so far is idle.</summary>
 internal sealed record MemoryCheckpoint(int IdleConversations, double RssMb, double? GcHeapMb);

@@ -27,6 +27,8 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         await Task.Delay(500, cancellationToken);
         var baselineKb = rss.CurrentKb;
         var commandsBefore = await redis.TotalCommandsAsync(cancellationToken);
+        var logStart = bridge.LogLength;
+        var cpu = new CpuMeter(bridge.Pid, redis.Pid);
 
         var memory = new List<MemoryCheckpoint>();
         var wall = TimeSpan.Zero;
@@ -40,6 +42,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             ideal += phaseIdeal;
             progress.WriteLine($"  [{scenario.Id}] releasing messages {previous + 1}..{end} ({scenario.Arrival}); ideal {phaseIdeal.TotalSeconds:0.00} s");
             var released = Stopwatch.GetTimestamp();
+            cpu.Resume();
             using var feeding = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var feeder = scenario.Arrival == Arrival.Burst
                 ? Release(telegram, end)
@@ -53,6 +56,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             }
             await feeding.CancelAsync();
             await feeder.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            cpu.Pause();
             wall += LastDelivered(ledger, telegram, previous, end, released);
 
             if (scenario.IdleAfterPhase > TimeSpan.Zero)
@@ -75,8 +79,8 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         await Task.Delay(Grace, cancellationToken);
         // Minus one: our own INFO.
         var commands = await redis.TotalCommandsAsync(cancellationToken) - commandsBefore - 1;
-        return Summarize(scenario, ledger, osvi, telegram, bridge, wall, ideal, Mb(baselineKb), Mb(steadyKb), Mb(rss.PeakKb),
-            commands, memory, failure);
+        return Summarize(scenario, ledger, osvi, telegram, bridge, logStart, wall, ideal, Mb(baselineKb), Mb(steadyKb), Mb(rss.PeakKb),
+            commands, cpu.Use(ledger.Total), memory, failure);
     }
 
     private Dictionary<string, string> Environment(ScenarioDefinition scenario, RedisProcess redis, FakeOsviApi osvi, FakeTelegramApi telegram) => new()
@@ -145,14 +149,14 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
     }
 
     private static ScenarioResult Summarize(ScenarioDefinition scenario, MessageLedger ledger, FakeOsviApi osvi, FakeTelegramApi telegram,
-        BridgeProcess bridge, TimeSpan wall, TimeSpan ideal, double baselineMb, double steadyMb, double peakMb, long redisCommands,
-        IReadOnlyList<MemoryCheckpoint> memory, string? failure)
+        BridgeProcess bridge, long logStart, TimeSpan wall, TimeSpan ideal, double baselineMb, double steadyMb, double peakMb, long redisCommands,
+        CpuUse cpu, IReadOnlyList<MemoryCheckpoint> memory, string? failure)
     {
         var times = Enumerable.Range(0, ledger.Total).Select(ledger.TimesOf).ToList();
         var complete = times.Where(t => t.Complete).ToList();
         var delivery = ledger.CheckDelivery();
         var extraAgentCalls = times.Sum(t => Math.Max(0, t.AgentCalls - 1));
-        var (warnings, errorLogs) = bridge.CountProblemsInLog();
+        var (warnings, errorLogs, problems) = bridge.CountProblemsInLog(logStart);
         var errors = ledger.UnexpectedReplies + ledger.UnexpectedAgentMessages + osvi.Refused + extraAgentCalls + errorLogs;
         return new ScenarioResult(
             scenario.Id, scenario.Group, scenario.Purpose, scenario.Conversations, scenario.MessagesPerConversation,
@@ -168,9 +172,10 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             LatencyReport.Of(complete.Select(t => t.EndToEnd)),
             baselineMb, steadyMb, peakMb,
             Math.Round(redisCommands / (double)ledger.Total, 2),
+            cpu,
             delivery.Lost, delivery.Duplicated, delivery.OutOfOrder, errors, warnings, errorLogs,
             osvi.SessionsStarted, osvi.MessagesReceived, osvi.PeakConcurrentMessages, telegram.GetUpdatesCalls, telegram.ChatActionCalls,
-            memory, failure);
+            memory, problems, failure);
     }
 
     private static double Mb(long kb) => Math.Round(kb / 1024.0, 1);
