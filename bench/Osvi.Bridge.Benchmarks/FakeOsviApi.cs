@@ -21,8 +21,8 @@ internal sealed class FakeOsviApi : IAsyncDisposable
     private static readonly byte[] Unauthorized = Encoding.UTF8.GetBytes("""{"success":false,"error":"Invalid API token"}""");
 
     private readonly WebApplication _app;
-    private readonly MessageLedger _ledger;
-    private readonly TimeSpan _latency;
+    private MessageLedger _ledger;
+    private long _latencyTicks;
     private int _sessions;
     private int _messages;
     private int _inFlight;
@@ -33,10 +33,24 @@ internal sealed class FakeOsviApi : IAsyncDisposable
     {
         _app = app;
         _ledger = ledger;
-        _latency = latency;
+        Latency = latency;
     }
 
     public string BaseUrl { get; private set; } = "";
+
+    /// <summary>How long the agent "thinks" before each answer.</summary>
+    public TimeSpan Latency
+    {
+        get => TimeSpan.FromTicks(Volatile.Read(ref _latencyTicks));
+        set => Volatile.Write(ref _latencyTicks, value.Ticks);
+    }
+
+    /// <summary>Where t1 and t2 are recorded; replaced after the warm-up.</summary>
+    public MessageLedger Ledger
+    {
+        get => Volatile.Read(ref _ledger);
+        set => Volatile.Write(ref _ledger, value);
+    }
 
     public int SessionsStarted => Volatile.Read(ref _sessions);
 
@@ -101,7 +115,8 @@ internal sealed class FakeOsviApi : IAsyncDisposable
         var session = root.TryGetProperty("chat_session_id", out var s) ? s.GetString() ?? "" : "";
         var message = root.TryGetProperty("message", out var m) ? m.GetString() ?? "" : "";
         Interlocked.Increment(ref _messages);
-        _ledger.AgentReceived(message, received, out var index);
+        var ledger = Ledger;
+        ledger.AgentReceived(message, received, out var index);
 
         var now = Interlocked.Increment(ref _inFlight);
         int peak;
@@ -110,9 +125,10 @@ internal sealed class FakeOsviApi : IAsyncDisposable
         }
         try
         {
-            if (_latency > TimeSpan.Zero)
+            var latency = Latency;
+            if (latency > TimeSpan.Zero)
             {
-                await Task.Delay(_latency, context.RequestAborted);
+                await Task.Delay(latency, context.RequestAborted);
             }
         }
         finally
@@ -120,7 +136,7 @@ internal sealed class FakeOsviApi : IAsyncDisposable
             Interlocked.Decrement(ref _inFlight);
         }
 
-        _ledger.AgentAnswered(index, Stopwatch.GetTimestamp());
+        ledger.AgentAnswered(index, Stopwatch.GetTimestamp());
         await WriteAsync(context, json =>
         {
             json.WriteStartObject("data");

@@ -26,11 +26,10 @@ internal sealed class FakeTelegramApi : IAsyncDisposable
     private static readonly byte[] UpdatesSuffix = Encoding.UTF8.GetBytes("]}");
 
     private readonly WebApplication _app;
-    private readonly MessageLedger _ledger;
-    private readonly byte[][] _updates;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly List<TelegramFeed> _feeds = [];
+    private TelegramFeed _feed;
     private TaskCompletionSource _arrived = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _released;
     private int _sentMessageId;
     private int _getUpdatesCalls;
     private int _sendMessageCalls;
@@ -41,12 +40,8 @@ internal sealed class FakeTelegramApi : IAsyncDisposable
     private FakeTelegramApi(WebApplication app, MessageLedger ledger)
     {
         _app = app;
-        _ledger = ledger;
-        _updates = new byte[ledger.Total][];
-        for (var position = 0; position < ledger.Total; position++)
-        {
-            _updates[position] = UpdateJson(position + 1, ChatOfFeed(position), MessageNumberOfFeed(position));
-        }
+        _feed = new TelegramFeed(ledger, 0);
+        _feeds.Add(_feed);
     }
 
     public string BaseUrl { get; private set; } = "";
@@ -59,9 +54,44 @@ internal sealed class FakeTelegramApi : IAsyncDisposable
 
     public int OtherCalls => Volatile.Read(ref _otherCalls);
 
-    /// <summary>Feed position p is message k = p / N + 1 of chat p % N: round-robin over chats.</summary>
-    public int FeedToIndex(int position) =>
-        MessageLedger.IndexOf(ChatOfFeed(position), MessageNumberOfFeed(position), _ledger.MessagesPerConversation);
+    /// <summary>The ledger index of the current feed's update at <paramref name="position"/>.</summary>
+    public int FeedToIndex(int position) => Volatile.Read(ref _feed).FeedToIndex(position);
+
+    /// <summary>
+    /// Switches to a new set of messages (after the warm-up): update ids go on from where the previous
+    /// feed ended, so the bridge's offset stays valid. Call only when the previous feed was all handed out.
+    /// </summary>
+    public void Begin(MessageLedger ledger)
+    {
+        var previous = Volatile.Read(ref _feed);
+        var next = new TelegramFeed(ledger, previous.BaseId + previous.Ledger.Total);
+        lock (_feeds)
+        {
+            _feeds.Add(next);
+        }
+        Volatile.Write(ref _feed, next);
+    }
+
+    /// <summary>Makes the first <paramref name="count"/> updates (in feed order) of the current feed available to getUpdates.</summary>
+    public void Release(int count)
+    {
+        var feed = Volatile.Read(ref _feed);
+        count = Math.Min(count, feed.Updates.Length);
+        if (count <= Volatile.Read(ref feed.Released))
+        {
+            return;
+        }
+        Volatile.Write(ref feed.Released, count);
+        Interlocked.Exchange(ref _arrived, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        await _app.StopAsync(CancellationToken.None);
+        await _app.DisposeAsync();
+        _stopping.Dispose();
+    }
 
     public static async Task<FakeTelegramApi> StartAsync(MessageLedger ledger, CancellationToken cancellationToken)
     {
@@ -75,38 +105,6 @@ internal sealed class FakeTelegramApi : IAsyncDisposable
         await app.StartAsync(cancellationToken);
         fake.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return fake;
-    }
-
-    /// <summary>Makes the first <paramref name="count"/> updates (in feed order) available to getUpdates.</summary>
-    public void Release(int count)
-    {
-        count = Math.Min(count, _updates.Length);
-        if (count <= Volatile.Read(ref _released))
-        {
-            return;
-        }
-        Volatile.Write(ref _released, count);
-        Interlocked.Exchange(ref _arrived, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stopping.CancelAsync();
-        await _app.StopAsync(CancellationToken.None);
-        await _app.DisposeAsync();
-        _stopping.Dispose();
-    }
-
-    private int ChatOfFeed(int position) => position % _ledger.Conversations;
-
-    private int MessageNumberOfFeed(int position) => (position / _ledger.Conversations) + 1;
-
-    private static byte[] UpdateJson(int updateId, int chat, int messageNumber)
-    {
-        var user = MessageLedger.UserIdOf(chat);
-        var text = MessageLedger.TextOf(user, messageNumber);
-        return Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $$$"""{"update_id":{{{updateId}}},"message":{"message_id":{{{messageNumber}}},"from":{"id":{{{user}}},"is_bot":false,"first_name":"User"},"chat":{"id":{{{user}}},"type":"private","first_name":"User"},"date":1700000000,"text":"{{{text}}}"}}"""));
     }
 
     private async Task HandleAsync(HttpContext context, string token, string method)
@@ -153,7 +151,8 @@ internal sealed class FakeTelegramApi : IAsyncDisposable
         var timeout = root.TryGetProperty("timeout", out var t) && t.ValueKind == JsonValueKind.Number ? Math.Clamp(t.GetInt32(), 0, 50) : 0;
 
         // Update ids start at 1; offset N confirms every id below N.
-        var first = Math.Max(offset, 1) - 1;
+        var feed = Volatile.Read(ref _feed);
+        var first = Math.Max(0, Math.Max(offset, 1) - 1 - feed.BaseId);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, _stopping.Token);
         // The first poll is answered at once: the bridge reports Telegram as connected only after a poll
         // returned, and a held first poll would keep /readyz at 503 for the whole long-poll timeout.
@@ -165,16 +164,21 @@ internal sealed class FakeTelegramApi : IAsyncDisposable
         while (true)
         {
             var signal = Volatile.Read(ref _arrived);
-            var available = Volatile.Read(ref _released);
+            if (Volatile.Read(ref _feed) != feed)
+            {
+                feed = Volatile.Read(ref _feed);
+                first = 0;
+            }
+            var available = Volatile.Read(ref feed.Released);
             if (first < available)
             {
-                await WriteUpdatesAsync(context, first, Math.Min(limit, available - first));
+                await WriteUpdatesAsync(context, feed, first, Math.Min(limit, available - first));
                 return;
             }
             var remaining = deadline - Stopwatch.GetTimestamp();
             if (remaining <= 0 || linked.IsCancellationRequested)
             {
-                await WriteUpdatesAsync(context, first, 0);
+                await WriteUpdatesAsync(context, feed, first, 0);
                 return;
             }
             var wait = TimeSpan.FromSeconds((double)remaining / Stopwatch.Frequency);
@@ -182,12 +186,12 @@ internal sealed class FakeTelegramApi : IAsyncDisposable
         }
     }
 
-    private async Task WriteUpdatesAsync(HttpContext context, int first, int count)
+    private static async Task WriteUpdatesAsync(HttpContext context, TelegramFeed feed, int first, int count)
     {
         var length = UpdatesPrefix.Length + UpdatesSuffix.Length + Math.Max(0, count - 1);
         for (var i = 0; i < count; i++)
         {
-            length += _updates[first + i].Length;
+            length += feed.Updates[first + i].Length;
         }
         var buffer = ArrayPool<byte>.Shared.Rent(length);
         try
@@ -199,13 +203,13 @@ internal sealed class FakeTelegramApi : IAsyncDisposable
                 {
                     buffer[at++] = (byte)',';
                 }
-                at = Copy(_updates[first + i], buffer, at);
+                at = Copy(feed.Updates[first + i], buffer, at);
             }
             at = Copy(UpdatesSuffix, buffer, at);
             var now = Stopwatch.GetTimestamp();
             for (var i = 0; i < count; i++)
             {
-                _ledger.HandedOut(FeedToIndex(first + i), now);
+                feed.Ledger.HandedOut(feed.FeedToIndex(first + i), now);
             }
             context.Response.ContentType = "application/json";
             context.Response.ContentLength = at;
@@ -233,7 +237,7 @@ internal sealed class FakeTelegramApi : IAsyncDisposable
             ? c.ValueKind == JsonValueKind.Number ? c.GetInt64() : long.Parse(c.GetString() ?? "0", CultureInfo.InvariantCulture)
             : 0;
         var text = root.TryGetProperty("text", out var t) ? t.GetString() ?? "" : "";
-        _ledger.ReplyDelivered(chatId, text, received);
+        LedgerOf(chatId).ReplyDelivered(chatId, text, received);
 
         var buffer = new ArrayBufferWriter<byte>(256 + (text.Length * 2));
         using (var json = new Utf8JsonWriter(buffer))
@@ -281,5 +285,58 @@ internal sealed class FakeTelegramApi : IAsyncDisposable
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = json.Length;
         return context.Response.Body.WriteAsync(json, context.RequestAborted).AsTask();
+    }
+
+    /// <summary>The ledger whose chats include <paramref name="chatId"/> (a late warm-up reply goes to the warm-up's).</summary>
+    private MessageLedger LedgerOf(long chatId)
+    {
+        lock (_feeds)
+        {
+            foreach (var feed in _feeds)
+            {
+                if (chatId >= feed.Ledger.FirstUserId && chatId < feed.Ledger.FirstUserId + feed.Ledger.Conversations)
+                {
+                    return feed.Ledger;
+                }
+            }
+        }
+        return Volatile.Read(ref _feed).Ledger;
+    }
+
+    /// <summary>One ledger's updates as JSON, in feed order, with ids from <see cref="BaseId"/> + 1.</summary>
+    private sealed class TelegramFeed
+    {
+        public int Released;
+
+        public TelegramFeed(MessageLedger ledger, int baseId)
+        {
+            Ledger = ledger;
+            BaseId = baseId;
+            Updates = new byte[ledger.Total][];
+            for (var position = 0; position < ledger.Total; position++)
+            {
+                Updates[position] = UpdateJson(baseId + position + 1, ledger.UserIdOf(ChatOf(position)), MessageNumberOf(position));
+            }
+        }
+
+        public MessageLedger Ledger { get; }
+
+        public int BaseId { get; }
+
+        public byte[][] Updates { get; }
+
+        /// <summary>Feed position p is message k = p / N + 1 of chat p % N: round-robin over chats.</summary>
+        public int FeedToIndex(int position) => MessageLedger.IndexOf(ChatOf(position), MessageNumberOf(position), Ledger.MessagesPerConversation);
+
+        private int ChatOf(int position) => position % Ledger.Conversations;
+
+        private int MessageNumberOf(int position) => (position / Ledger.Conversations) + 1;
+
+        private static byte[] UpdateJson(int updateId, long user, int messageNumber)
+        {
+            var text = MessageLedger.TextOf(user, messageNumber);
+            return Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+                $$$"""{"update_id":{{{updateId}}},"message":{"message_id":{{{messageNumber}}},"from":{"id":{{{user}}},"is_bot":false,"first_name":"User"},"chat":{"id":{{{user}}},"type":"private","first_name":"User"},"date":1700000000,"text":"{{{text}}}"}}"""));
+        }
     }
 }

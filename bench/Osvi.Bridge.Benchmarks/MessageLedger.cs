@@ -11,7 +11,8 @@ namespace Osvi.Bridge.Benchmarks;
 /// </summary>
 internal sealed class MessageLedger
 {
-    public const long FirstUserId = 1_000_000;
+    public const long MeasuredUsers = 1_000_000;
+    public const long WarmUpUsers = 9_000_000;
 
     private readonly long[] _handedOut;
     private readonly long[] _agentReceived;
@@ -23,8 +24,9 @@ internal sealed class MessageLedger
     private int _unexpectedReplies;
     private int _unexpectedAgentMessages;
 
-    public MessageLedger(int conversations, int messagesPerConversation)
+    public MessageLedger(int conversations, int messagesPerConversation, long firstUserId = MeasuredUsers)
     {
+        FirstUserId = firstUserId;
         Conversations = conversations;
         MessagesPerConversation = messagesPerConversation;
         Total = conversations * messagesPerConversation;
@@ -39,6 +41,9 @@ internal sealed class MessageLedger
             _replies[i] = new List<int>(messagesPerConversation);
         }
     }
+
+    /// <summary>Chat (= user) ids are FirstUserId + chat; warm-up chats use other ids than measured ones.</summary>
+    public long FirstUserId { get; }
 
     public int Conversations { get; }
 
@@ -58,7 +63,7 @@ internal sealed class MessageLedger
     /// <summary>Messages are fed round-robin: every chat's first message, then every chat's second, ...</summary>
     public static int IndexOf(int chat, int messageNumber, int messagesPerConversation) => (chat * messagesPerConversation) + messageNumber - 1;
 
-    public static long UserIdOf(int chat) => FirstUserId + chat;
+    public long UserIdOf(int chat) => FirstUserId + chat;
 
     public static string TextOf(long userId, int messageNumber) =>
         string.Create(CultureInfo.InvariantCulture, $"m{messageNumber} of chat {userId}");

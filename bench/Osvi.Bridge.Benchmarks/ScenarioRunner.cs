@@ -13,21 +13,36 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
     private static readonly TimeSpan ReadyLimit = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>Warm-up chats × messages, on chat ids apart from the measured ones: a long-running worker is JIT-warm.</summary>
+    private const int WarmUpChats = 500;
+    private const int WarmUpMessages = 2;
+
     public async Task<ScenarioResult> RunAsync(ScenarioDefinition scenario, CancellationToken cancellationToken)
     {
         var ledger = new MessageLedger(scenario.Conversations, scenario.MessagesPerConversation);
+        var warmUp = new MessageLedger(WarmUpChats, WarmUpMessages, MessageLedger.WarmUpUsers);
         await using var redis = await RedisProcess.StartAsync(cancellationToken);
-        await using var osvi = await FakeOsviApi.StartAsync(ledger, scenario.AgentLatency, cancellationToken);
-        await using var telegram = await FakeTelegramApi.StartAsync(ledger, cancellationToken);
+        await using var osvi = await FakeOsviApi.StartAsync(warmUp, TimeSpan.Zero, cancellationToken);
+        await using var telegram = await FakeTelegramApi.StartAsync(warmUp, cancellationToken);
         var logPath = Path.Combine(workDirectory, $"bridge-{scenario.Id}.log");
         await using var bridge = BridgeProcess.Start(bridgeDirectory, Environment(scenario, redis, osvi, telegram), logPath);
         await using var rss = new RssSampler(bridge.Pid);
         await bridge.WaitReadyAsync(ReadyLimit, cancellationToken);
-        // Let start-up work (JIT of the first requests, connection pools) settle before measuring.
-        await Task.Delay(500, cancellationToken);
+
+        // Warm-up: a long-running worker has its code JIT-compiled (tiered up) and its connections open.
+        telegram.Release(warmUp.Total);
+        if (!await WaitForRepliesAsync(warmUp, warmUp.Total, TimeSpan.FromSeconds(60), bridge, cancellationToken))
+        {
+            throw new InvalidOperationException($"The warm-up got only {warmUp.DeliveredCount} of {warmUp.Total} replies:\n{bridge.LogTail(20)}");
+        }
+        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        osvi.Ledger = ledger;
+        osvi.Latency = scenario.AgentLatency;
+        telegram.Begin(ledger);
         var baselineKb = rss.CurrentKb;
         var commandsBefore = await redis.TotalCommandsAsync(cancellationToken);
         var logStart = bridge.LogLength;
+        var before = new FakeCounts(osvi.SessionsStarted, osvi.MessagesReceived, telegram.GetUpdatesCalls, telegram.ChatActionCalls);
         var cpu = new CpuMeter(bridge.Pid, redis.Pid);
 
         var memory = new List<MemoryCheckpoint>();
@@ -79,7 +94,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         await Task.Delay(Grace, cancellationToken);
         // Minus one: our own INFO.
         var commands = await redis.TotalCommandsAsync(cancellationToken) - commandsBefore - 1;
-        return Summarize(scenario, ledger, osvi, telegram, bridge, logStart, wall, ideal, Mb(baselineKb), Mb(steadyKb), Mb(rss.PeakKb),
+        return Summarize(scenario, ledger, osvi, telegram, before, bridge, logStart, wall, ideal, Mb(baselineKb), Mb(steadyKb), Mb(rss.PeakKb),
             commands, cpu.Use(ledger.Total), memory, failure);
     }
 
@@ -148,7 +163,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         return Stopwatch.GetElapsedTime(released, last);
     }
 
-    private static ScenarioResult Summarize(ScenarioDefinition scenario, MessageLedger ledger, FakeOsviApi osvi, FakeTelegramApi telegram,
+    private static ScenarioResult Summarize(ScenarioDefinition scenario, MessageLedger ledger, FakeOsviApi osvi, FakeTelegramApi telegram, FakeCounts before,
         BridgeProcess bridge, long logStart, TimeSpan wall, TimeSpan ideal, double baselineMb, double steadyMb, double peakMb, long redisCommands,
         CpuUse cpu, IReadOnlyList<MemoryCheckpoint> memory, string? failure)
     {
@@ -174,7 +189,8 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             Math.Round(redisCommands / (double)ledger.Total, 2),
             cpu,
             delivery.Lost, delivery.Duplicated, delivery.OutOfOrder, errors, warnings, errorLogs,
-            osvi.SessionsStarted, osvi.MessagesReceived, osvi.PeakConcurrentMessages, telegram.GetUpdatesCalls, telegram.ChatActionCalls,
+            osvi.SessionsStarted - before.Sessions, osvi.MessagesReceived - before.AgentCalls, osvi.PeakConcurrentMessages,
+            telegram.GetUpdatesCalls - before.GetUpdates, telegram.ChatActionCalls - before.ChatActions,
             memory, problems, failure);
     }
 
@@ -198,4 +214,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         }
         return total is { } b ? Math.Round(b / 1024 / 1024, 1) : null;
     }
+
+    /// <summary>The fakes' counters when measuring began (the warm-up is not counted).</summary>
+    private sealed record FakeCounts(int Sessions, int AgentCalls, int GetUpdates, int ChatActions);
 }
