@@ -39,14 +39,17 @@ internal static class ReportWriter
         md.AppendLine();
         md.AppendLine("Added latency = (t1 − t0) + (t3 − t2): t0 the update leaves the fake getUpdates, t1 the fake OSVI receives send_message, " +
                       "t2 it answers, t3 the fake Telegram receives sendMessage; one Stopwatch in the benchmark process. " +
-                      "Wall = release of the updates → last reply. Ideal = max(M·L, ⌈N·M / C⌉·L, pacing) (steady: also the feed's own span + L).");
+                      "Wall = release of the updates → last reply. Ideal = max(M·L, ⌈N·M / C⌉·L, pacing) (steady: also the feed's own span + L). " +
+                      "In burst scenarios t1 − t0 also holds the wait for a free worker and for the conversation's earlier messages; " +
+                      "turnaround (below) is the ordering cost alone: reply k at Telegram (or message k+1 handed out, if later) → agent asked about k+1.");
         md.AppendLine();
-        md.AppendLine("| scenario | inbound t1−t0 p50 / p99 ms | outbound t3−t2 p50 / p99 ms | end to end p50 / p99 / max ms | CPU ms/msg bridge / redis / driver | CPU % of machine bridge / redis / driver | sessions | agent calls | peak agent concurrency | getUpdates | typing | bridge warn / error logs |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| scenario | inbound t1−t0 p50 / p99 ms | outbound t3−t2 p50 / p99 ms | end to end p50 / p99 / max ms | turnaround p50 / p99 ms | CPU ms/msg bridge / redis / driver | CPU % of machine bridge / redis / driver | sessions | agent calls | peak agent concurrency | getUpdates | typing | bridge warn / error logs |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in report.Scenarios)
         {
             Line(md, $"| {r.Id} | {r.AddedInbound.P50:0.00} / {r.AddedInbound.P99:0.00} | {r.AddedOutbound.P50:0.00} / {r.AddedOutbound.P99:0.00} " +
                      $"| {r.EndToEnd.P50:0.0} / {r.EndToEnd.P99:0.0} / {r.EndToEnd.Max:0.0} " +
+                     $"| {(r.Turnaround.Count == 0 ? "n/a" : $"{r.Turnaround.P50:0.00} / {r.Turnaround.P99:0.00}")} " +
                      $"| {r.Cpu.BridgeMsPerMessage:0.00} / {r.Cpu.RedisMsPerMessage:0.00} / {r.Cpu.DriverMsPerMessage:0.00} " +
                      $"| {r.Cpu.BridgePercent:0} / {r.Cpu.RedisPercent:0} / {r.Cpu.DriverPercent:0} | {r.SessionsStarted} | {r.AgentCalls} | {r.PeakAgentConcurrency} " +
                      $"| {r.GetUpdatesCalls} | {r.ChatActionCalls} | {r.BridgeWarningLogs} / {r.BridgeErrorLogs} |");

@@ -21,6 +21,7 @@ internal sealed record ScenarioResult(
     LatencyReport AddedInbound,
     LatencyReport AddedOutbound,
     LatencyReport EndToEnd,
+    LatencyReport Turnaround,
     double BaselineRssMb,
     double SteadyRssMb,
     double PeakRssMb,

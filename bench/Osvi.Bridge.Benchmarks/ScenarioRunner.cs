@@ -185,6 +185,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             LatencyReport.Of(complete.Select(t => Stopwatch.GetElapsedTime(t.HandedOut, t.AgentReceived))),
             LatencyReport.Of(complete.Select(t => Stopwatch.GetElapsedTime(t.AgentAnswered, t.Delivered))),
             LatencyReport.Of(complete.Select(t => t.EndToEnd)),
+            LatencyReport.Of(Turnarounds(ledger)),
             baselineMb, steadyMb, peakMb,
             Math.Round(redisCommands / (double)ledger.Total, 2),
             cpu,
@@ -192,6 +193,26 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             osvi.SessionsStarted - before.Sessions, osvi.MessagesReceived - before.AgentCalls, osvi.PeakConcurrentMessages,
             telegram.GetUpdatesCalls - before.GetUpdates, telegram.ChatActionCalls - before.ChatActions,
             memory, problems, failure);
+    }
+
+    /// <summary>
+    /// Per conversation, from the reply to message k reaching Telegram (or message k+1 arriving, if later)
+    /// to the agent being asked about message k+1: what ordering costs beyond the agent's own time.
+    /// </summary>
+    private static IEnumerable<TimeSpan> Turnarounds(MessageLedger ledger)
+    {
+        for (var chat = 0; chat < ledger.Conversations; chat++)
+        {
+            for (var k = 2; k <= ledger.MessagesPerConversation; k++)
+            {
+                var previous = ledger.TimesOf(MessageLedger.IndexOf(chat, k - 1, ledger.MessagesPerConversation));
+                var next = ledger.TimesOf(MessageLedger.IndexOf(chat, k, ledger.MessagesPerConversation));
+                if (previous.Delivered != 0 && next.HandedOut != 0 && next.AgentReceived != 0)
+                {
+                    yield return Stopwatch.GetElapsedTime(Math.Max(previous.Delivered, next.HandedOut), next.AgentReceived);
+                }
+            }
+        }
     }
 
     private static double Mb(long kb) => Math.Round(kb / 1024.0, 1);
