@@ -25,7 +25,7 @@ internal static class ReportWriter
                  $"`Telegram__GlobalPerSecond={report.Pacing.GlobalPerSecond}` (production defaults {PacingLimits.Production.PerChatRate}/s, " +
                  $"{PacingLimits.Production.GroupPerMinute}/min, {PacingLimits.Production.GlobalPerSecond}/s); `Bridge__SendWelcomeMessage=false`.");
         md.AppendLine();
-        md.AppendLine("| scenario | chats × msgs | agent | C | arrival | wall s | ideal s | wall/ideal | msg/s | added p50 / p95 / p99 / max ms | RSS base / steady / peak MB | redis cmd/msg | lost / dup / order / err |");
+        md.AppendLine("| scenario | chats × msgs | agent | C | arrival | wall s | ideal s | wall/ideal | msg/s | added p50 / p95 / p99 / max ms | RSS base / steady / peak MB (peak anon) | redis cmd/msg | lost / dup / order / err |");
         md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in report.Scenarios)
         {
@@ -33,7 +33,7 @@ internal static class ReportWriter
             Line(md, $"| {r.Id} ({r.Purpose}) | {r.Conversations:N0} × {r.MessagesPerConversation} | {r.AgentLatencyMs:0} ms | {r.MaxConcurrency} | {arrival} " +
                      $"| {r.WallSeconds:0.00} | {r.IdealSeconds:0.00} | {(r.WallToIdeal is { } x ? x.ToString("0.000", CultureInfo.InvariantCulture) : "n/a")} " +
                      $"| {r.MessagesPerSecond:0} | {r.AddedLatency.P50:0.00} / {r.AddedLatency.P95:0.00} / {r.AddedLatency.P99:0.00} / {r.AddedLatency.Max:0.0} " +
-                     $"| {r.BaselineRssMb:0} / {r.SteadyRssMb:0} / {r.PeakRssMb:0} | {r.RedisCommandsPerMessage:0.00} " +
+                     $"| {r.BaselineRssMb:0} / {r.SteadyRssMb:0} / {r.PeakRssMb:0} ({r.PeakAnonMb:0}) | {r.RedisCommandsPerMessage:0.00} " +
                      $"| {r.Lost} / {r.Duplicated} / {r.OutOfOrder} / {r.Errors} |");
         }
         md.AppendLine();

@@ -14,6 +14,7 @@ internal sealed class RssSampler : IAsyncDisposable
     private readonly List<(long Timestamp, long RssKb)> _samples = [];
     private long _peakRssKb;
     private long _hwmKb;
+    private long _peakAnonKb;
 
     public RssSampler(int pid)
     {
@@ -23,6 +24,9 @@ internal sealed class RssSampler : IAsyncDisposable
 
     /// <summary>The highest VmRSS sampled and the kernel's own high-water mark (VmHWM), whichever is larger.</summary>
     public long PeakKb => Math.Max(Volatile.Read(ref _peakRssKb), Volatile.Read(ref _hwmKb));
+
+    /// <summary>The highest RssAnon sampled: private memory (GC heaps, native allocations, stacks), without mapped files and JIT code.</summary>
+    public long PeakAnonKb => Volatile.Read(ref _peakAnonKb);
 
     /// <summary>VmRSS now (read directly, not the last sample).</summary>
     public long CurrentKb => Read().RssKb;
@@ -51,7 +55,7 @@ internal sealed class RssSampler : IAsyncDisposable
         // Bounded: 10 samples a second for at most an hour.
         for (var i = 0; i < 36_000 && await timer.WaitForNextTickAsync(cancellationToken); i++)
         {
-            var (rss, hwm) = Read();
+            var (rss, hwm, anon) = Read();
             if (rss == 0)
             {
                 return;
@@ -64,6 +68,10 @@ internal sealed class RssSampler : IAsyncDisposable
             {
                 Volatile.Write(ref _peakRssKb, rss);
             }
+            if (anon > _peakAnonKb)
+            {
+                Volatile.Write(ref _peakAnonKb, anon);
+            }
             if (hwm > _hwmKb)
             {
                 Volatile.Write(ref _hwmKb, hwm);
@@ -71,11 +79,11 @@ internal sealed class RssSampler : IAsyncDisposable
         }
     }
 
-    private (long RssKb, long HwmKb) Read()
+    private (long RssKb, long HwmKb, long AnonKb) Read()
     {
         try
         {
-            long rss = 0, hwm = 0;
+            long rss = 0, hwm = 0, anon = 0;
             foreach (var line in File.ReadLines($"/proc/{_pid}/status"))
             {
                 if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
@@ -86,12 +94,16 @@ internal sealed class RssSampler : IAsyncDisposable
                 {
                     hwm = ParseKb(line);
                 }
+                else if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
+                {
+                    anon = long.Parse(line.AsSpan(8).Trim().TrimEnd("kB").Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture);
+                }
             }
-            return (rss, hwm);
+            return (rss, hwm, anon);
         }
         catch (IOException)
         {
-            return (0, 0);
+            return (0, 0, 0);
         }
     }
 

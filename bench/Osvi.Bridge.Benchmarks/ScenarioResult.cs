@@ -25,6 +25,7 @@ internal sealed record ScenarioResult(
     double BaselineRssMb,
     double SteadyRssMb,
     double PeakRssMb,
+    double PeakAnonMb,
     double RedisCommandsPerMessage,
     CpuUse Cpu,
     int Lost,

@@ -94,7 +94,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         await Task.Delay(Grace, cancellationToken);
         // Minus one: our own INFO.
         var commands = await redis.TotalCommandsAsync(cancellationToken) - commandsBefore - 1;
-        return Summarize(scenario, ledger, osvi, telegram, before, bridge, logStart, wall, ideal, Mb(baselineKb), Mb(steadyKb), Mb(rss.PeakKb),
+        return Summarize(scenario, ledger, osvi, telegram, before, bridge, logStart, wall, ideal, Mb(baselineKb), Mb(steadyKb), Mb(rss.PeakKb), Mb(rss.PeakAnonKb),
             commands, cpu.Use(ledger.Total), memory, failure);
     }
 
@@ -164,7 +164,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
     }
 
     private static ScenarioResult Summarize(ScenarioDefinition scenario, MessageLedger ledger, FakeOsviApi osvi, FakeTelegramApi telegram, FakeCounts before,
-        BridgeProcess bridge, long logStart, TimeSpan wall, TimeSpan ideal, double baselineMb, double steadyMb, double peakMb, long redisCommands,
+        BridgeProcess bridge, long logStart, TimeSpan wall, TimeSpan ideal, double baselineMb, double steadyMb, double peakMb, double peakAnonMb, long redisCommands,
         CpuUse cpu, IReadOnlyList<MemoryCheckpoint> memory, string? failure)
     {
         var times = Enumerable.Range(0, ledger.Total).Select(ledger.TimesOf).ToList();
@@ -186,7 +186,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             LatencyReport.Of(complete.Select(t => Stopwatch.GetElapsedTime(t.AgentAnswered, t.Delivered))),
             LatencyReport.Of(complete.Select(t => t.EndToEnd)),
             LatencyReport.Of(Turnarounds(ledger)),
-            baselineMb, steadyMb, peakMb,
+            baselineMb, steadyMb, peakMb, peakAnonMb,
             Math.Round(redisCommands / (double)ledger.Total, 2),
             cpu,
             delivery.Lost, delivery.Duplicated, delivery.OutOfOrder, errors, warnings, errorLogs,
