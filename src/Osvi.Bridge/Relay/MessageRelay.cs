@@ -97,15 +97,19 @@ public sealed partial class MessageRelay : IMessageHandler
             return "ignored-empty";
         }
 
-        await using var progress = await TryShowProgressAsync(sender, message.ReplyTarget, cancellationToken);
+        IAsyncDisposable? progress = null;
         try
         {
             var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, cancellationToken);
             state.SessionId = session.SessionId;
+            using var sessionScope = _logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = session.SessionId });
             if (session.Created && _options.SendWelcomeMessage && !string.IsNullOrWhiteSpace(session.WelcomeMessage))
             {
                 await sender.SendAsync(message.ReplyTarget, session.WelcomeMessage, cancellationToken);
             }
+            // Shown after the welcome, so a platform that answers into its progress placeholder
+            // puts the agent's answer there, below the welcome.
+            progress = await TryShowProgressAsync(sender, message.ReplyTarget, cancellationToken);
 
             OsviReply reply;
             try
@@ -133,6 +137,13 @@ public sealed partial class MessageRelay : IMessageHandler
             LogAgentFailed(_logger, ex, message.Platform, message.Conversation.Value, state.SessionId ?? "-", ex.GetType().Name);
             await sender.SendAsync(message.ReplyTarget, _options.ApologyMessage, cancellationToken);
             return "failed";
+        }
+        finally
+        {
+            if (progress is not null)
+            {
+                await progress.DisposeAsync();
+            }
         }
     }
 

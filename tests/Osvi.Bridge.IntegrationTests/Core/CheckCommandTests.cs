@@ -1,5 +1,6 @@
 using Osvi.Bridge.Hosting;
 using Osvi.Bridge.IntegrationTests.Infrastructure;
+using Osvi.Bridge.IntegrationTests.Slack;
 
 namespace Osvi.Bridge.IntegrationTests.Core;
 
@@ -62,5 +63,30 @@ public sealed class CheckCommandTests(RedisServerFixture redis) : IClassFixture<
         Assert.Contains("[FAIL] osvi: OSVI refused the token (HTTP 401): fix Osvi:ApiToken", output, StringComparison.Ordinal);
         Assert.Contains("[FAIL] redis: unreachable", output, StringComparison.Ordinal);
         Assert.DoesNotContain("wrong-token-123456", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Slack_bot_and_app_tokens_are_checked_without_printing_them()
+    {
+        await using var slack = await FakeSlackServer.StartAsync();
+        var settings = new Dictionary<string, string?>
+        {
+            ["Slack:BotToken"] = FakeSlackServer.BotToken,
+            ["Slack:AppToken"] = FakeSlackServer.AppToken,
+            ["Slack:ApiBaseUrl"] = slack.ApiBaseUrl,
+        };
+
+        var (code, output) = await RunAsync(settings);
+
+        Assert.Equal(0, code);
+        Assert.Contains("[ OK ] channels: slack", output, StringComparison.Ordinal);
+        Assert.Contains("[ OK ] slack: auth.test ok: bot user UBOT in team T1; apps.connections.open ok (Socket Mode)", output, StringComparison.Ordinal);
+        Assert.Equal(0, slack.SocketCount);
+
+        slack.RejectBotToken = true;
+        (code, output) = await RunAsync(settings);
+        Assert.Equal(BridgeProgram.ExitFailure, code);
+        Assert.Contains("[FAIL] slack: auth.test refused the bot token", output, StringComparison.Ordinal);
+        Assert.DoesNotContain(FakeSlackServer.BotToken, output, StringComparison.Ordinal);
     }
 }

@@ -62,6 +62,11 @@ public sealed class TelegramUpdateParserTests
     }
 
     [Fact]
+    public void Overlapping_command_and_mention_entities_are_stripped_once() =>
+        Assert.Equal("/help", Forwarded(Parse(Group("/help@OsviBot",
+            Entity(MessageEntityType.BotCommand, 0, 13), Entity(MessageEntityType.Mention, 5, 8)))).Text);
+
+    [Fact]
     public void Commands_for_another_bot_are_ignored_in_groups() =>
         Assert.IsType<TelegramIgnore>(Parse(Group("/reset@OtherBot", Entity(MessageEntityType.BotCommand, 0, 15))));
 

@@ -1,9 +1,62 @@
+using Microsoft.Extensions.Options;
+using Osvi.Bridge.Messaging;
+
 namespace Osvi.Bridge.Adapters.Slack;
 
 /// <summary>Registers the Slack channel when <c>Slack:BotToken</c> is set.</summary>
 public static class SlackServiceCollectionExtensions
 {
-    public static IServiceCollection AddSlackChannel(this IServiceCollection services, IConfiguration configuration) => services;
+    public static IServiceCollection AddSlackChannel(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(SlackOptions.Section);
+        var settings = section.Get<SlackOptions>() ?? new SlackOptions();
+        if (!settings.IsEnabled)
+        {
+            return services;
+        }
 
-    public static IEndpointRouteBuilder MapSlackEndpoints(this IEndpointRouteBuilder endpoints) => endpoints;
+        services.AddOptions<SlackOptions>()
+            .Bind(section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+
+        services.AddHttpClient<SlackApiClient>((sp, http) =>
+            {
+                var options = sp.GetRequiredService<IOptions<SlackOptions>>().Value;
+                http.BaseAddress = new Uri(options.ApiBaseUrl.TrimEnd('/') + "/");
+                http.Timeout = options.RequestTimeout;
+            })
+            // The client lives in singletons; pooled connections are recycled so DNS changes are seen.
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+
+        services.AddSingleton<SlackBotIdentityHolder>();
+        services.AddSingleton<SlackUserDirectory>();
+        services.AddSingleton<SlackEventIngestor>();
+        services.AddSingleton<SlackPostPacer>();
+        services.AddSingleton<SlackReplySender>();
+        services.AddSingleton<IReplySender>(sp => sp.GetRequiredService<SlackReplySender>());
+        services.AddSingleton<SlackSocketModeClient>();
+        if (settings.Mode == SlackReceiveMode.EventsApi)
+        {
+            services.AddSingleton(sp => new SlackSignatureVerifier(
+                sp.GetRequiredService<IOptions<SlackOptions>>().Value.SigningSecret, sp.GetRequiredService<TimeProvider>()));
+            services.AddSingleton<SlackEventsEndpoint>();
+        }
+        services.AddSingleton<Hosting.IDependencyCheck, SlackDependencyCheck>();
+        services.AddHostedService<SlackChannelService>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapSlackEndpoints(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        // Registered only in Events API mode: in Socket Mode there is no public endpoint to attack.
+        if (endpoints.ServiceProvider.GetService<SlackEventsEndpoint>() is not null)
+        {
+            endpoints.MapPost(SlackEventsEndpoint.Path, (HttpContext context, SlackEventsEndpoint endpoint) => endpoint.HandleAsync(context));
+        }
+        return endpoints;
+    }
 }

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
 
 namespace Osvi.Bridge.Adapters.Telegram;
 
@@ -25,7 +26,7 @@ public sealed partial class TelegramOptions : IValidatableObject
     public string WebhookSecret { get; set; } = "";
 
     /// <summary>The long-poll wait of one <c>getUpdates</c> call; HttpClient waits longer than this.</summary>
-    [Range(typeof(TimeSpan), "00:00:00", "00:00:50", ErrorMessage = "Telegram:PollingTimeout must be between 00:00:00 and 00:00:50")]
+    [Range(typeof(TimeSpan), "00:00:01", "00:00:50", ErrorMessage = "Telegram:PollingTimeout must be between 00:00:01 and 00:00:50")]
     public TimeSpan PollingTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The first delay after a failed poll; it doubles up to <see cref="PollingMaxRetryDelay"/>.</summary>
@@ -78,6 +79,9 @@ public sealed partial class TelegramOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Telegram:SendRetryDelay must be between 00:00:00 and 00:01:00")]
     public TimeSpan SendRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Why binding failed (a value of the wrong type, e.g. <c>Mode=Webhok</c>); reported by validation.</summary>
+    internal string? BindingError { get; set; }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!Enum.IsDefined(Mode))
@@ -108,6 +112,16 @@ public sealed partial class TelegramOptions : IValidatableObject
 
     [GeneratedRegex("^[A-Za-z0-9_-]{1,256}$")]
     private static partial Regex SecretPattern();
+}
+
+/// <summary>
+/// Reports a value the binder could not convert with the key's name, as a validation failure, so it is
+/// listed with every other configuration problem instead of surfacing as an unexplained exception.
+/// </summary>
+internal sealed class TelegramBindingValidator : IValidateOptions<TelegramOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TelegramOptions options) =>
+        options.BindingError is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
 }
 
 /// <summary>How the bridge receives Telegram updates.</summary>

@@ -77,7 +77,6 @@ public sealed partial class TelegramPoller(
                 continue;
             }
 
-            delay = TimeSpan.Zero;
             if (!connected)
             {
                 connected = true;
@@ -85,6 +84,7 @@ public sealed partial class TelegramPoller(
                 LogPolling(logger, me.Username);
             }
 
+            var handedOver = true;
             foreach (var update in updates.OrderBy(u => u.Id))
             {
                 try
@@ -103,7 +103,21 @@ public sealed partial class TelegramPoller(
                     await ConfirmAsync(offset, confirmed);
                     return;
                 }
+                catch (Exception ex)
+                {
+                    // The inbox could not take it (its store is down, say): leave it unconfirmed and poll
+                    // again after a pause; Telegram hands it out again from the unchanged offset.
+                    delay = NextDelay(delay, _options.PollingRetryDelay);
+                    LogAcceptFailed(logger, ex, update.Id, delay);
+                    await DelayAsync(delay, stoppingToken);
+                    handedOver = false;
+                    break;
+                }
                 offset = update.Id + 1;
+            }
+            if (handedOver)
+            {
+                delay = TimeSpan.Zero;
             }
         }
         await ConfirmAsync(offset, confirmed);
@@ -186,6 +200,9 @@ public sealed partial class TelegramPoller(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Inbox closed: Telegram update {UpdateId} left unconfirmed for the next start")]
     private static partial void LogInboxClosed(ILogger logger, int updateId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Telegram update {UpdateId} could not be handed to the inbox; it stays unconfirmed, polling again in {Delay}")]
+    private static partial void LogAcceptFailed(ILogger logger, Exception exception, int updateId, TimeSpan delay);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not confirm Telegram updates at stop ({Reason})")]
     private static partial void LogConfirmFailed(ILogger logger, string reason);

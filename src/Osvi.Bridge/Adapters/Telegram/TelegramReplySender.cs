@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Formatting;
 using Osvi.Bridge.Messaging;
+using Osvi.Bridge.Telemetry;
 using Telegram.Bot;
 using Telegram.Bot.Exceptions;
 using Telegram.Bot.Types;
@@ -16,15 +17,19 @@ namespace Osvi.Bridge.Adapters.Telegram;
 /// with <see cref="ReplyDeliveryException"/>; other failures are retried a few times, then thrown.
 /// </summary>
 public sealed partial class TelegramReplySender(
-    ITelegramBotClient bot,
+    Lazy<ITelegramBotClient> bot,
     TelegramSendPacer pacer,
     IOptions<TelegramOptions> options,
+    BridgeMetrics metrics,
     TimeProvider time,
     ILogger<TelegramReplySender> logger) : IReplySender
 {
     private const int MaxAttempts = 3;
     private const int MaxRateLimitedAttempts = 10;
-    private readonly TelegramOptions _options = options.Value;
+
+    // Read on use, not at construction: the host resolves every IReplySender while it validates the
+    // configuration, and a bad Telegram section must be reported with the others, not thrown from here.
+    private TelegramOptions Options => options.Value;
 
     public string Platform => TelegramUpdateParser.Platform;
 
@@ -32,7 +37,7 @@ public sealed partial class TelegramReplySender(
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(markdown);
-        var chunks = TelegramMessageSplitter.Split(TelegramHtmlRenderer.Render(markdown), _options.MaxMessageLength)
+        var chunks = TelegramMessageSplitter.Split(TelegramHtmlRenderer.Render(markdown), Options.MaxMessageLength)
             .Where(c => !string.IsNullOrWhiteSpace(TelegramMessageSplitter.ToPlainText(c)))
             .ToList();
         if (chunks.Count == 0 && !string.IsNullOrWhiteSpace(markdown))
@@ -66,10 +71,13 @@ public sealed partial class TelegramReplySender(
         var rateLimited = 0;
         while (true)
         {
-            await pacer.WaitTurnAsync(target.ChatId, cancellationToken);
+            if (await pacer.WaitTurnAsync(target.ChatId, cancellationToken))
+            {
+                metrics.RateLimitWait(Platform);
+            }
             try
             {
-                await bot.SendMessage(chatId, text, parseMode: parseMode, replyParameters: reply,
+                await bot.Value.SendMessage(chatId, text, parseMode: parseMode, replyParameters: reply,
                     messageThreadId: threadId, cancellationToken: cancellationToken);
                 return;
             }
@@ -77,6 +85,7 @@ public sealed partial class TelegramReplySender(
             {
                 var wait = TimeSpan.FromSeconds(Math.Max(1, ex.Parameters?.RetryAfter ?? 1));
                 LogRateLimited(logger, target.ChatId, wait.TotalSeconds);
+                metrics.RateLimitWait(Platform);
                 await Task.Delay(wait, time, cancellationToken);
             }
             catch (ApiRequestException ex) when (ex.ErrorCode == 400 && parseMode == ParseMode.Html
@@ -93,7 +102,8 @@ public sealed partial class TelegramReplySender(
             catch (RequestException ex) when (!cancellationToken.IsCancellationRequested && ++failures < MaxAttempts)
             {
                 LogSendRetry(logger, ex, target.ChatId, failures, ex.Message);
-                await Task.Delay(_options.SendRetryDelay, time, cancellationToken);
+                metrics.Retry(Platform);
+                await Task.Delay(Options.SendRetryDelay, time, cancellationToken);
             }
         }
     }
@@ -115,7 +125,7 @@ public sealed partial class TelegramReplySender(
         {
             try
             {
-                await bot.SendChatAction(chatId, ChatAction.Typing, messageThreadId: threadId, cancellationToken: cancellationToken);
+                await bot.Value.SendChatAction(chatId, ChatAction.Typing, messageThreadId: threadId, cancellationToken: cancellationToken);
             }
             catch (ApiRequestException ex) when (ex.ErrorCode is 400 or 403)
             {
@@ -127,7 +137,7 @@ public sealed partial class TelegramReplySender(
             {
                 LogTypingFailed(logger, ex, target.ChatId);
             }
-            await Task.Delay(_options.TypingInterval, time, cancellationToken);
+            await Task.Delay(Options.TypingInterval, time, cancellationToken);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Osvi.Bridge.Hosting;
 using Osvi.Bridge.Messaging;
 using Telegram.Bot;
 using Telegram.Bot.Types;
@@ -25,9 +26,21 @@ public static class TelegramServiceCollectionExtensions
         }
 
         services.AddOptions<TelegramOptions>()
-            .Bind(section)
+            .Configure(options =>
+            {
+                try
+                {
+                    section.Bind(options);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    // "Failed to convert configuration value 'Webhok' at 'Telegram:Mode' to type …": names the key.
+                    options.BindingError = ex.Message;
+                }
+            })
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TelegramOptions>, TelegramBindingValidator>();
 
         services.AddHttpClient(HttpClientName, (sp, http) =>
             {
@@ -41,12 +54,14 @@ public static class TelegramServiceCollectionExtensions
                 return new TelegramBotClient(new TelegramBotClientOptions(options.BotToken, options.ApiBaseUrl) { RetryThreshold = 0 }, http);
             });
 
+        services.AddSingleton(sp => new Lazy<ITelegramBotClient>(sp.GetRequiredService<ITelegramBotClient>));
         services.AddSingleton(sp => new TelegramUpdateParser(sp.GetRequiredService<IOptions<TelegramOptions>>().Value));
         services.AddSingleton<TelegramBotIdentityProvider>();
         services.AddSingleton<TelegramSendPacer>();
         services.AddSingleton<TelegramReplySender>();
         services.AddSingleton<IReplySender>(sp => sp.GetRequiredService<TelegramReplySender>());
         services.AddSingleton<TelegramUpdateIngress>();
+        services.AddSingleton<IDependencyCheck, TelegramDependencyCheck>();
 
         if (IsWebhookMode(section))
         {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Messaging;
+using Osvi.Bridge.Telemetry;
 using Telegram.Bot.Types;
 
 namespace Osvi.Bridge.Adapters.Telegram;
@@ -24,6 +25,8 @@ public sealed partial class TelegramUpdateIngress(
     public async Task HandleAsync(Update update, TelegramBotIdentity bot, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(update);
+        using var activity = BridgeMetrics.ActivitySource.StartActivity("telegram update");
+        activity?.SetTag("telegram.update_id", update.Id);
         TelegramUpdateDecision decision;
         try
         {
@@ -41,6 +44,7 @@ public sealed partial class TelegramUpdateIngress(
             case TelegramForward forward:
                 var receipt = await inbox.AcceptAsync(forward.Message, cancellationToken);
                 LogAccepted(logger, update.Id, forward.Message.Conversation.Value, receipt.Outcome);
+                activity?.SetTag("bridge.conversation", forward.Message.Conversation.Value);
                 break;
             case TelegramNotice { Kind: TelegramNoticeKind.NotAllowed } refusal:
                 // Once per chat: a refused group must not get a refusal for every message.

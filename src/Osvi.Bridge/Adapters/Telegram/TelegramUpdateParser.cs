@@ -169,8 +169,15 @@ public sealed class TelegramUpdateParser(TelegramOptions options)
         }
 
         var stripped = new StringBuilder(text);
+        var previousStart = int.MaxValue;
         foreach (var (start, length) in cuts.OrderByDescending(c => c.Start))
         {
+            // Entities may overlap (a command that also reads as a mention): cut each character once.
+            if (start + length > previousStart)
+            {
+                continue;
+            }
+            previousStart = start;
             var removeStart = start;
             var removeLength = length;
             // "ask @bot now" becomes "ask now", not "ask  now".

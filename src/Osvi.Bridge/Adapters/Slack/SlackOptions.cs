@@ -1,0 +1,103 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Osvi.Bridge.Adapters.Slack;
+
+/// <summary>How the Slack channel receives events.</summary>
+public enum SlackReceiveMode
+{
+    /// <summary>No way to receive events is configured.</summary>
+    None,
+
+    /// <summary>A WebSocket opened by us with the app-level token (no public URL needed).</summary>
+    SocketMode,
+
+    /// <summary>Slack posts signed events to <c>POST /slack/events</c>.</summary>
+    EventsApi,
+}
+
+/// <summary>The <c>Slack</c> configuration section. The channel is on when <see cref="BotToken"/> is set.</summary>
+public sealed class SlackOptions : IValidatableObject
+{
+    public const string Section = "Slack";
+
+    public string BotToken { get; set; } = "";
+
+    /// <summary>App-level token (<c>xapp-</c>); set → Socket Mode, which takes precedence over the signing secret.</summary>
+    public string AppToken { get; set; } = "";
+
+    /// <summary>Set (and no app token) → Events API over HTTP.</summary>
+    public string SigningSecret { get; set; } = "";
+
+    [Required(ErrorMessage = "Slack:ApiBaseUrl is required")]
+    [Url(ErrorMessage = "Slack:ApiBaseUrl must be an absolute http(s) URL")]
+    public string ApiBaseUrl { get; set; } = "https://slack.com/api/";
+
+    /// <summary>Show a placeholder while the agent works; the answer replaces it.</summary>
+    public bool ShowProgress { get; set; } = true;
+
+    [Required(ErrorMessage = "Slack:ProgressText is required")]
+    public string ProgressText { get; set; } = "_Thinking…_";
+
+    /// <summary>Sustained <c>chat.postMessage</c> rate per channel (Slack allows about one per second, with bursts).</summary>
+    [Range(0.01, 100, ErrorMessage = "Slack:PostsPerSecondPerChannel must be between 0.01 and 100")]
+    public double PostsPerSecondPerChannel { get; set; } = 1;
+
+    /// <summary>Posts a quiet channel may send at once before pacing starts.</summary>
+    [Range(1, 100, ErrorMessage = "Slack:PostBurst must be between 1 and 100")]
+    public int PostBurst { get; set; } = 4;
+
+    /// <summary>Retries of a Web API call after HTTP 429 or a transient failure.</summary>
+    [Range(0, 10, ErrorMessage = "Slack:MaxRetries must be between 0 and 10")]
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>A 429 asking to wait longer than this is not retried (the caller fails instead of hanging).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Slack:MaxRetryAfter must be between 00:00:00 and 00:10:00")]
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(60);
+
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Slack:RequestTimeout must be between 00:00:01 and 00:05:00")]
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The first Socket Mode reconnect delay; later ones double, with jitter, up to <see cref="MaxReconnectDelay"/>.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00", ErrorMessage = "Slack:ReconnectDelay must be between 00:00:00 and 00:05:00")]
+    public TimeSpan ReconnectDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    [Range(typeof(TimeSpan), "00:00:00", "00:30:00", ErrorMessage = "Slack:MaxReconnectDelay must be between 00:00:00 and 00:30:00")]
+    public TimeSpan MaxReconnectDelay { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long a user's display name from <c>users.info</c> is reused.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00", ErrorMessage = "Slack:UserCacheTtl must be between 00:00:00 and 7.00:00:00")]
+    public TimeSpan UserCacheTtl { get; set; } = TimeSpan.FromHours(1);
+
+    public bool IsEnabled => !string.IsNullOrWhiteSpace(BotToken);
+
+    public SlackReceiveMode Mode =>
+        !string.IsNullOrWhiteSpace(AppToken) ? SlackReceiveMode.SocketMode
+        : !string.IsNullOrWhiteSpace(SigningSecret) ? SlackReceiveMode.EventsApi
+        : SlackReceiveMode.None;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!IsEnabled)
+        {
+            yield break;
+        }
+        if (!BotToken.StartsWith("xoxb-", StringComparison.Ordinal))
+        {
+            yield return new ValidationResult("Slack:BotToken must be a bot token starting with 'xoxb-'", [nameof(BotToken)]);
+        }
+        if (!string.IsNullOrWhiteSpace(AppToken) && !AppToken.StartsWith("xapp-", StringComparison.Ordinal))
+        {
+            yield return new ValidationResult("Slack:AppToken must be an app-level token starting with 'xapp-'", [nameof(AppToken)]);
+        }
+        if (Mode == SlackReceiveMode.None)
+        {
+            yield return new ValidationResult(
+                "Slack:BotToken is set but Slack cannot reach the bridge: set Slack:AppToken (xapp-…, Socket Mode) or Slack:SigningSecret (Events API at POST /slack/events)",
+                [nameof(AppToken), nameof(SigningSecret)]);
+        }
+        if (MaxReconnectDelay < ReconnectDelay)
+        {
+            yield return new ValidationResult("Slack:MaxReconnectDelay must not be shorter than Slack:ReconnectDelay", [nameof(MaxReconnectDelay)]);
+        }
+    }
+}

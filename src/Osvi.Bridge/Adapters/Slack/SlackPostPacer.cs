@@ -1,0 +1,46 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+
+namespace Osvi.Bridge.Adapters.Slack;
+
+/// <summary>
+/// Keeps <c>chat.postMessage</c> near Slack's one message per second per channel: a token bucket per
+/// channel (<see cref="SlackOptions.PostBurst"/> at once, then <see cref="SlackOptions.PostsPerSecondPerChannel"/>).
+/// Each caller reserves its slot under a lock, so later callers never get earlier slots and a
+/// channel's messages keep their order.
+/// </summary>
+public sealed class SlackPostPacer
+{
+    private readonly SlackOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
+
+    public SlackPostPacer(IOptions<SlackOptions> options, TimeProvider time)
+    {
+        _options = options.Value;
+        _time = time;
+    }
+
+    public Task WaitTurnAsync(string channel, CancellationToken cancellationToken)
+    {
+        var bucket = _buckets.GetOrAdd(channel, _ => new Bucket(_options.PostBurst, _time.GetTimestamp()));
+        TimeSpan wait;
+        lock (bucket)
+        {
+            var now = _time.GetTimestamp();
+            var elapsed = _time.GetElapsedTime(bucket.UpdatedAt, now).TotalSeconds;
+            bucket.Tokens = Math.Min(_options.PostBurst, bucket.Tokens + (elapsed * _options.PostsPerSecondPerChannel));
+            bucket.UpdatedAt = now;
+            // Tokens may go negative: that debt is the queue of callers already waiting.
+            bucket.Tokens -= 1;
+            wait = bucket.Tokens >= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(-bucket.Tokens / _options.PostsPerSecondPerChannel);
+        }
+        return wait == TimeSpan.Zero ? Task.CompletedTask : Task.Delay(wait, _time, cancellationToken);
+    }
+
+    private sealed class Bucket(double tokens, long updatedAt)
+    {
+        public double Tokens { get; set; } = tokens;
+        public long UpdatedAt { get; set; } = updatedAt;
+    }
+}

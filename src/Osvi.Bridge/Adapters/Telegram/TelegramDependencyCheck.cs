@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Options;
+using Osvi.Bridge.Hosting;
+using Telegram.Bot;
+using Telegram.Bot.Exceptions;
+
+namespace Osvi.Bridge.Adapters.Telegram;
+
+/// <summary><c>check</c>: Telegram accepts the bot token (<c>getMe</c>) and reports the webhook state.</summary>
+public sealed class TelegramDependencyCheck(ITelegramBotClient bot, IOptions<TelegramOptions> options) : IDependencyCheck
+{
+    public string Name => "telegram getMe";
+
+    public async Task<DependencyCheckResult> RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var me = await bot.GetMe(cancellationToken);
+            var webhook = await bot.GetWebhookInfo(cancellationToken);
+            var mode = options.Value.Mode;
+            var state = string.IsNullOrEmpty(webhook.Url) ? "no webhook set" : $"webhook set ({webhook.PendingUpdateCount} pending)";
+            return DependencyCheckResult.Pass($"@{me.Username} ({me.Id}), mode {mode}, {state}");
+        }
+        catch (ApiRequestException ex)
+        {
+            return DependencyCheckResult.Fail($"Telegram refused: {ex.ErrorCode} {ex.Message} (check Telegram:BotToken)");
+        }
+        catch (RequestException ex)
+        {
+            return DependencyCheckResult.Fail($"Telegram unreachable at {options.Value.ApiBaseUrl}: {ex.Message}");
+        }
+    }
+}

@@ -1,0 +1,361 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net.WebSockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Osvi.Bridge.IntegrationTests.Slack;
+
+/// <summary>
+/// A stand-in for Slack as a real Kestrel server on 127.0.0.1: the Web API methods the bridge
+/// calls (recorded, with scripted 429s and errors) and a Socket Mode WebSocket that says hello,
+/// pushes envelopes, records acknowledgements and can ask for a refresh.
+/// </summary>
+public sealed class FakeSlackServer : IAsyncDisposable
+{
+    public const string BotToken = "xoxb-test-bot-token";
+    public const string AppToken = "xapp-test-app-token";
+    public const string BotUserId = "UBOT";
+    public const string BotId = "BBOT";
+    public const string TeamId = "T1";
+
+    private static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(20);
+
+    private readonly WebApplication _app;
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<int>> _rateLimits = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<string>> _errors = new(StringComparer.Ordinal);
+    private readonly List<FakeSocket> _sockets = [];
+    private int _ts;
+    private int _envelopes;
+
+    private FakeSlackServer(WebApplication app) => _app = app;
+
+    public string BaseUrl { get; private set; } = "";
+
+    public string ApiBaseUrl => BaseUrl + "/api/";
+
+    /// <summary>auth.test answers invalid_auth.</summary>
+    public bool RejectBotToken { get; set; }
+
+    /// <summary>While set and not completed, apps.connections.open waits for it.</summary>
+    public TaskCompletionSource? HoldConnectionsOpen { get; set; }
+
+    public ConcurrentDictionary<string, string> DisplayNames { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Every Web API call, in arrival order, with its HTTP status.</summary>
+    public ConcurrentQueue<ApiCall> Calls { get; } = new();
+
+    /// <summary>Messages as a user would see them: posted, then edited by chat.update, minus deleted ones.</summary>
+    public ConcurrentDictionary<string, SlackMessage> Messages { get; } = new(StringComparer.Ordinal);
+
+    public ConcurrentQueue<(int Connection, string EnvelopeId)> Acks { get; } = new();
+
+    public int SocketCount
+    {
+        get
+        {
+            lock (_sockets)
+            {
+                return _sockets.Count;
+            }
+        }
+    }
+
+    public static async Task<FakeSlackServer> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var app = builder.Build();
+        var fake = new FakeSlackServer(app);
+        app.UseWebSockets();
+        app.MapPost("/api/{method}", (Delegate)fake.HandlePostAsync);
+        app.MapGet("/api/{method}", (Delegate)fake.HandleGetAsync);
+        app.Map("/socket", fake.HandleSocketAsync);
+        await app.StartAsync();
+        fake.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return fake;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        FakeSocket[] sockets;
+        lock (_sockets)
+        {
+            sockets = [.. _sockets];
+        }
+        foreach (var socket in sockets)
+        {
+            socket.Socket.Abort();
+        }
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+
+    /// <summary>The next calls of <paramref name="method"/> answer HTTP 429 with this Retry-After, one each.</summary>
+    public void RateLimitNext(string method, params int[] retryAfterSeconds)
+    {
+        var queue = _rateLimits.GetOrAdd(method, _ => new ConcurrentQueue<int>());
+        foreach (var seconds in retryAfterSeconds)
+        {
+            queue.Enqueue(seconds);
+        }
+    }
+
+    /// <summary>The next calls of <paramref name="method"/> answer ok:false with these error codes, one each.</summary>
+    public void FailNext(string method, params string[] errors)
+    {
+        var queue = _errors.GetOrAdd(method, _ => new ConcurrentQueue<string>());
+        foreach (var error in errors)
+        {
+            queue.Enqueue(error);
+        }
+    }
+
+    public IReadOnlyList<SlackMessage> VisibleMessages(string channel, string? threadTs = null) =>
+        Messages.Values.Where(m => m.Channel == channel && !m.Deleted && m.ThreadTs == threadTs)
+            .OrderBy(m => double.Parse(m.Ts, CultureInfo.InvariantCulture)).ToList();
+
+    public IReadOnlyList<string> VisibleTexts(string channel, string? threadTs = null) =>
+        VisibleMessages(channel, threadTs).Select(m => m.Text).ToList();
+
+    public IReadOnlyList<ApiCall> CallsOf(string method) => Calls.Where(c => c.Method == method).ToList();
+
+    /// <summary>Waits until <paramref name="condition"/> holds (bounded so a broken bridge fails instead of hanging).</summary>
+    public static async Task EventuallyAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + WaitLimit;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("Gave up waiting for: " + what);
+            }
+            await Task.Delay(20);
+        }
+    }
+
+    public Task WaitForTextsAsync(string channel, string? threadTs, params string[] expected) =>
+        EventuallyAsync(() => VisibleTexts(channel, threadTs).SequenceEqual(expected),
+            $"messages [{string.Join(" | ", expected)}] in {channel}/{threadTs}; have [{string.Join(" | ", VisibleTexts(channel, threadTs))}]");
+
+    public async Task<FakeSocket> WaitForSocketAsync(int number)
+    {
+        await EventuallyAsync(() => SocketCount >= number, $"socket #{number}");
+        lock (_sockets)
+        {
+            return _sockets[number - 1];
+        }
+    }
+
+    /// <summary>Pushes an Events API payload as an envelope on socket <paramref name="socket"/> (1-based); returns its envelope id.</summary>
+    public async Task<string> PushAsync(JsonObject payload, int socket = 1, int retryAttempt = 0)
+    {
+        var connection = await WaitForSocketAsync(socket);
+        var envelopeId = $"env-{Interlocked.Increment(ref _envelopes)}";
+        var envelope = new JsonObject
+        {
+            ["envelope_id"] = envelopeId,
+            ["type"] = "events_api",
+            ["accepts_response_payload"] = false,
+            ["retry_attempt"] = retryAttempt,
+            ["retry_reason"] = retryAttempt > 0 ? "timeout" : "",
+            ["payload"] = JsonNode.Parse(payload.ToJsonString()),
+        };
+        await connection.SendAsync(envelope);
+        return envelopeId;
+    }
+
+    public Task WaitForAckAsync(string envelopeId) =>
+        EventuallyAsync(() => Acks.Any(a => a.EnvelopeId == envelopeId), "ack of " + envelopeId);
+
+    private async Task<IResult> HandlePostAsync(HttpContext context, string method)
+    {
+        var auth = context.Request.Headers.Authorization.ToString();
+        var contentType = context.Request.ContentType;
+        JsonNode? body = null;
+        if (context.Request.ContentLength is > 0 || contentType is not null)
+        {
+            try
+            {
+                body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            }
+            catch (JsonException)
+            {
+                body = null;
+            }
+        }
+
+        if (_rateLimits.TryGetValue(method, out var limits) && limits.TryDequeue(out var retryAfter))
+        {
+            Calls.Enqueue(new ApiCall(method, 429, auth, contentType, body, null));
+            context.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
+            return Results.Json(new { ok = false, error = "ratelimited" }, statusCode: 429);
+        }
+        Calls.Enqueue(new ApiCall(method, 200, auth, contentType, body, null));
+        if (_errors.TryGetValue(method, out var errors) && errors.TryDequeue(out var error))
+        {
+            return Results.Json(new { ok = false, error });
+        }
+
+        switch (method)
+        {
+            case "auth.test":
+                return RejectBotToken || auth != "Bearer " + BotToken
+                    ? Results.Json(new { ok = false, error = "invalid_auth" })
+                    : Results.Json(new { ok = true, url = "https://test.slack.com/", team = "Test", user = "osvi", team_id = TeamId, user_id = BotUserId, bot_id = BotId });
+            case "apps.connections.open":
+                if (auth != "Bearer " + AppToken)
+                {
+                    return Results.Json(new { ok = false, error = "invalid_auth" });
+                }
+                if (HoldConnectionsOpen is { } hold)
+                {
+                    await hold.Task.WaitAsync(WaitLimit);
+                }
+                var ws = BaseUrl.Replace("http://", "ws://", StringComparison.Ordinal);
+                return Results.Json(new { ok = true, url = $"{ws}/socket?ticket={Guid.NewGuid():N}&app_id=A1" });
+            case "chat.postMessage":
+                if (!IsJsonWithBot(auth, contentType) || body?["channel"] is null)
+                {
+                    return Results.Json(new { ok = false, error = "invalid_request" });
+                }
+                var ts = $"1800000000.{Interlocked.Increment(ref _ts):D6}";
+                var channel = body["channel"]!.GetValue<string>();
+                Messages[ts] = new SlackMessage(channel, ts, body["thread_ts"]?.GetValue<string>(), body["text"]?.GetValue<string>() ?? "");
+                return Results.Json(new { ok = true, channel, ts });
+            case "chat.update":
+                if (!IsJsonWithBot(auth, contentType))
+                {
+                    return Results.Json(new { ok = false, error = "invalid_request" });
+                }
+                var updated = body?["ts"]?.GetValue<string>() ?? "";
+                if (!Messages.TryGetValue(updated, out var original) || original.Deleted)
+                {
+                    return Results.Json(new { ok = false, error = "message_not_found" });
+                }
+                Messages[updated] = original with { Text = body?["text"]?.GetValue<string>() ?? "", Edited = true };
+                return Results.Json(new { ok = true, channel = original.Channel, ts = updated });
+            case "chat.delete":
+                var deleted = body?["ts"]?.GetValue<string>() ?? "";
+                if (!Messages.TryGetValue(deleted, out var gone))
+                {
+                    return Results.Json(new { ok = false, error = "message_not_found" });
+                }
+                Messages[deleted] = gone with { Deleted = true };
+                return Results.Json(new { ok = true, channel = gone.Channel, ts = deleted });
+            default:
+                return Results.Json(new { ok = false, error = "unknown_method" });
+        }
+    }
+
+    private IResult HandleGetAsync(HttpContext context, string method)
+    {
+        var auth = context.Request.Headers.Authorization.ToString();
+        var user = context.Request.Query["user"].ToString();
+        Calls.Enqueue(new ApiCall(method, 200, auth, context.Request.ContentType, null, user));
+        if (method != "users.info" || auth != "Bearer " + BotToken)
+        {
+            return Results.Json(new { ok = false, error = "invalid_auth" });
+        }
+        if (!DisplayNames.TryGetValue(user, out var name))
+        {
+            return Results.Json(new { ok = false, error = "user_not_found" });
+        }
+        return Results.Json(new { ok = true, user = new { id = user, name = name.ToLowerInvariant(), real_name = name + " Real", profile = new { display_name = name, real_name = name + " Real" } } });
+    }
+
+    private static bool IsJsonWithBot(string auth, string? contentType) =>
+        auth == "Bearer " + BotToken && contentType == "application/json; charset=utf-8";
+
+    private async Task HandleSocketAsync(HttpContext context)
+    {
+        if (!context.WebSockets.IsWebSocketRequest || string.IsNullOrEmpty(context.Request.Query["ticket"]))
+        {
+            context.Response.StatusCode = 400;
+            return;
+        }
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        FakeSocket fake;
+        lock (_sockets)
+        {
+            fake = new FakeSocket(_sockets.Count + 1, socket);
+            _sockets.Add(fake);
+        }
+        await fake.SendAsync(new JsonObject
+        {
+            ["type"] = "hello",
+            ["num_connections"] = 1,
+            ["connection_info"] = new JsonObject { ["app_id"] = "A1" },
+            ["debug_info"] = new JsonObject { ["host"] = "applink-test", ["approximate_connection_time"] = 3600 },
+        });
+
+        var buffer = new byte[64 * 1024];
+        try
+        {
+            while (true)
+            {
+                var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    fake.ClosedByClient = true;
+                    await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+                    return;
+                }
+                var frame = JsonNode.Parse(Encoding.UTF8.GetString(buffer, 0, result.Count));
+                if (frame?["envelope_id"]?.GetValue<string>() is { } id)
+                {
+                    Acks.Enqueue((fake.Number, id));
+                }
+            }
+        }
+        catch (WebSocketException)
+        {
+            // The client went away.
+        }
+        finally
+        {
+            fake.Ended = true;
+        }
+    }
+
+    /// <summary>One API call as the fake saw it.</summary>
+    public sealed record ApiCall(string Method, int Status, string Authorization, string? ContentType, JsonNode? Body, string? Query);
+
+    /// <summary>One message in a channel.</summary>
+    public sealed record SlackMessage(string Channel, string Ts, string? ThreadTs, string Text, bool Edited = false, bool Deleted = false);
+
+    /// <summary>One Socket Mode connection, server side.</summary>
+    public sealed class FakeSocket(int number, WebSocket socket)
+    {
+        private readonly SemaphoreSlim _send = new(1, 1);
+
+        public int Number { get; } = number;
+        public WebSocket Socket { get; } = socket;
+        public bool ClosedByClient { get; set; }
+        public bool Ended { get; set; }
+
+        public async Task SendAsync(JsonObject frame)
+        {
+            await _send.WaitAsync();
+            try
+            {
+                await Socket.SendAsync(Encoding.UTF8.GetBytes(frame.ToJsonString()), WebSocketMessageType.Text, true, CancellationToken.None);
+            }
+            finally
+            {
+                _send.Release();
+            }
+        }
+
+        public Task SendDisconnectAsync(string reason) =>
+            SendAsync(new JsonObject { ["type"] = "disconnect", ["reason"] = reason, ["debug_info"] = new JsonObject { ["host"] = "applink-test" } });
+    }
+}

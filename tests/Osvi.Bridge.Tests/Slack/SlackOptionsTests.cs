@@ -1,0 +1,53 @@
+using System.ComponentModel.DataAnnotations;
+using Osvi.Bridge.Adapters.Slack;
+
+namespace Osvi.Bridge.Tests.Slack;
+
+public sealed class SlackOptionsTests
+{
+    private static List<string> Errors(SlackOptions options)
+    {
+        var results = new List<ValidationResult>();
+        Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true);
+        return results.Select(r => r.ErrorMessage ?? "").ToList();
+    }
+
+    [Fact]
+    public void App_token_means_socket_mode_and_wins_over_the_signing_secret()
+    {
+        var options = new SlackOptions { BotToken = "xoxb-1", AppToken = "xapp-1", SigningSecret = "s" };
+        Assert.Equal(SlackReceiveMode.SocketMode, options.Mode);
+        Assert.Empty(Errors(options));
+    }
+
+    [Fact]
+    public void Signing_secret_alone_means_events_api()
+    {
+        var options = new SlackOptions { BotToken = "xoxb-1", SigningSecret = "s" };
+        Assert.Equal(SlackReceiveMode.EventsApi, options.Mode);
+        Assert.Empty(Errors(options));
+    }
+
+    [Fact]
+    public void Bot_token_without_a_way_in_is_a_clear_error()
+    {
+        var errors = Errors(new SlackOptions { BotToken = "xoxb-1" });
+        var error = Assert.Single(errors);
+        Assert.Contains("Slack:AppToken", error, StringComparison.Ordinal);
+        Assert.Contains("Slack:SigningSecret", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Token_kinds_are_checked()
+    {
+        var errors = Errors(new SlackOptions { BotToken = "xoxp-user", AppToken = "xoxb-wrong" });
+        Assert.Contains(errors, e => e.StartsWith("Slack:BotToken", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Slack:AppToken", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Nothing_is_checked_when_the_channel_is_off()
+    {
+        Assert.Empty(Errors(new SlackOptions()));
+    }
+}

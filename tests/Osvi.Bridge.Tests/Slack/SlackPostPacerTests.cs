@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Osvi.Bridge.Adapters.Slack;
+
+namespace Osvi.Bridge.Tests.Slack;
+
+public sealed class SlackPostPacerTests
+{
+    private static (SlackPostPacer Pacer, FakeTimeProvider Time) Create(int burst = 2, double perSecond = 1)
+    {
+        var time = new FakeTimeProvider();
+        var options = Options.Create(new SlackOptions { PostBurst = burst, PostsPerSecondPerChannel = perSecond });
+        return (new SlackPostPacer(options, time), time);
+    }
+
+    [Fact]
+    public void A_burst_goes_out_at_once_then_posts_wait_their_turn_in_order()
+    {
+        var (pacer, time) = Create(burst: 2);
+
+        var turns = Enumerable.Range(0, 4).Select(_ => pacer.WaitTurnAsync("C1", CancellationToken.None)).ToArray();
+
+        Assert.True(turns[0].IsCompleted);
+        Assert.True(turns[1].IsCompleted);
+        Assert.False(turns[2].IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(turns[2].IsCompleted);
+        Assert.False(turns[3].IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(turns[3].IsCompleted);
+    }
+
+    [Fact]
+    public void Channels_are_paced_independently()
+    {
+        var (pacer, _) = Create(burst: 1);
+
+        Assert.True(pacer.WaitTurnAsync("C1", CancellationToken.None).IsCompleted);
+        Assert.False(pacer.WaitTurnAsync("C1", CancellationToken.None).IsCompleted);
+        Assert.True(pacer.WaitTurnAsync("C2", CancellationToken.None).IsCompleted);
+    }
+
+    [Fact]
+    public void A_quiet_channel_earns_its_burst_back()
+    {
+        var (pacer, time) = Create(burst: 2);
+        _ = pacer.WaitTurnAsync("C1", CancellationToken.None);
+        _ = pacer.WaitTurnAsync("C1", CancellationToken.None);
+
+        time.Advance(TimeSpan.FromSeconds(10));
+
+        Assert.True(pacer.WaitTurnAsync("C1", CancellationToken.None).IsCompleted);
+        Assert.True(pacer.WaitTurnAsync("C1", CancellationToken.None).IsCompleted);
+        Assert.False(pacer.WaitTurnAsync("C1", CancellationToken.None).IsCompleted);
+    }
+}
