@@ -1,0 +1,83 @@
+using System.Globalization;
+
+namespace Osvi.Bridge.Benchmarks;
+
+/// <summary>The command line: <c>[--quick] [--scenario a|b|c|d]… [--output dir] [--bridge dir] [--rate n] [--keep-logs]</c>.</summary>
+internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenarios, string? Output, string? Bridge, double SteadyRate, bool KeepLogs)
+{
+    public const string Usage = """
+        Osvi.Bridge load benchmark
+          dotnet run -c Release --project bench/Osvi.Bridge.Benchmarks -- [options]
+        options:
+          --quick              smaller N (a smoke run, under a minute)
+          --scenario a|b|c|d   run only these (repeat, or comma-separate); default all
+          --output <dir>       where latest.md and latest.json go (default bench/results)
+          --bridge <dir>       use an already published bridge (contains Osvi.Bridge.dll) instead of publishing
+          --rate <n>           messages per second of the steady-rate run of scenario a (default 500)
+          --keep-logs          keep the bridge logs (printed path) instead of deleting them
+        """;
+
+    public static BenchmarkSettings? Parse(IReadOnlyList<string> args, TextWriter error)
+    {
+        var quick = false;
+        var keepLogs = false;
+        var scenarios = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        string? output = null, bridge = null;
+        var rate = 500.0;
+        for (var i = 0; i < args.Count; i++)
+        {
+            string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            try
+            {
+                switch (args[i])
+                {
+                    case "--quick":
+                        quick = true;
+                        break;
+                    case "--keep-logs":
+                        keepLogs = true;
+                        break;
+                    case "--scenario":
+                        foreach (var s in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                        {
+                            if (s is not ("a" or "b" or "c" or "d"))
+                            {
+                                throw new ArgumentException($"unknown scenario {s} (a, b, c or d)");
+                            }
+                            scenarios.Add(s);
+                        }
+                        break;
+                    case "--output":
+                        output = Value();
+                        break;
+                    case "--bridge":
+                        bridge = Value();
+                        break;
+                    case "--rate":
+                        rate = double.Parse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture);
+                        if (rate is < 1 or > 100_000)
+                        {
+                            throw new ArgumentException("--rate must be between 1 and 100000");
+                        }
+                        break;
+                    case "-h" or "--help":
+                        error.WriteLine(Usage);
+                        return null;
+                    default:
+                        throw new ArgumentException($"unknown option {args[i]}");
+                }
+            }
+            catch (Exception ex) when (ex is ArgumentException or FormatException)
+            {
+                error.WriteLine(ex.Message);
+                error.WriteLine(Usage);
+                return null;
+            }
+        }
+        if (scenarios.Count == 0)
+        {
+            scenarios.UnionWith(["a", "b", "c", "d"]);
+        }
+        return new BenchmarkSettings(quick, scenarios, output, bridge, rate, keepLogs);
+    }
+}

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Globalization;
+using Osvi.Bridge.Benchmarks;
+
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+
+var settings = BenchmarkSettings.Parse(args, Console.Error);
+if (settings is null)
+{
+    return 64;
+}
+
+using var cancel = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    // First Ctrl+C: stop cleanly (every process we started is killed on the way out).
+    e.Cancel = true;
+    cancel.Cancel();
+};
+
+var started = Stopwatch.GetTimestamp();
+var startedAt = DateTimeOffset.UtcNow;
+var root = BridgePublisher.FindRepositoryRoot();
+var output = Path.GetFullPath(settings.Output ?? Path.Combine(root, "bench", "results"));
+var work = Path.Combine(Path.GetTempPath(), $"osvi-bridge-bench-{Environment.ProcessId}");
+Directory.CreateDirectory(work);
+var exitCode = 1;
+try
+{
+    var bridge = settings.Bridge is { } given ? Path.GetFullPath(given) : Path.Combine(work, "bridge");
+    if (settings.Bridge is null)
+    {
+        await BridgePublisher.PublishAsync(root, bridge, Console.Out, cancel.Token);
+    }
+
+    var machine = MachineInfo.Current();
+    var pacing = PacingLimits.Benchmark;
+    Console.WriteLine($"Machine: {machine}");
+    var runner = new ScenarioRunner(bridge, work, pacing, Console.Out);
+    var results = new List<ScenarioResult>();
+    foreach (var scenario in ScenarioDefinition.All(settings.Quick, settings.SteadyRate).Where(s => settings.Scenarios.Contains(s.Group)))
+    {
+        Console.WriteLine($"Scenario {scenario.Id}: {scenario.Conversations} chats × {scenario.MessagesPerConversation}, agent {scenario.AgentLatency.TotalMilliseconds} ms, C={scenario.MaxConcurrency}");
+        var result = await runner.RunAsync(scenario, cancel.Token);
+        results.Add(result);
+        Console.WriteLine($"  wall {result.WallSeconds:0.00} s (ideal {result.IdealSeconds:0.00} s), {result.MessagesPerSecond:0} msg/s, added p99 {result.AddedLatency.P99:0.00} ms, " +
+                          $"peak RSS {result.PeakRssMb:0} MB, lost/dup/order/err {result.Lost}/{result.Duplicated}/{result.OutOfOrder}/{result.Errors}");
+    }
+
+    var command = "dotnet run -c Release --project bench/Osvi.Bridge.Benchmarks --" + (args.Length == 0 ? "" : " " + string.Join(' ', args));
+    var report = new BenchmarkReport(startedAt, command.TrimEnd('-', ' '), settings.Quick, machine, pacing, results,
+        TargetEvaluator.Evaluate(results), Math.Round(Stopwatch.GetElapsedTime(started).TotalSeconds, 1));
+    Console.WriteLine();
+    Console.WriteLine(ReportWriter.Markdown(report));
+    await ReportWriter.WriteAsync(report, output, CancellationToken.None);
+    Console.WriteLine($"Written {Path.Combine(output, "latest.md")} and latest.json");
+    exitCode = report.Targets.All(t => t.Passed) ? 0 : 3;
+}
+catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+{
+    Console.Error.WriteLine("Cancelled.");
+    exitCode = 130;
+}
+finally
+{
+    ChildProcesses.KillAll();
+    if (settings.KeepLogs)
+    {
+        Console.WriteLine($"Bridge logs kept in {work}");
+    }
+    else
+    {
+        try
+        {
+            Directory.Delete(work, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Best effort.
+        }
+    }
+}
+return exitCode;

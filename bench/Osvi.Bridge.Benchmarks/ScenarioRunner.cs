@@ -1,0 +1,241 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Osvi.Bridge.Benchmarks;
+
+/// <summary>
+/// Runs one scenario end to end: a fresh redis-server, the two fakes, the bridge as its own process;
+/// waits for /readyz, feeds the updates phase by phase, waits for every reply, and measures from
+/// outside the bridge. Everything it started is stopped when it returns or throws.
+/// </summary>
+internal sealed class ScenarioRunner(string bridgeDirectory, string workDirectory, PacingLimits pacing, TextWriter progress)
+{
+    private static readonly TimeSpan ReadyLimit = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Warm-up chats × messages, on chat ids apart from the measured ones: a long-running worker is JIT-warm.</summary>
+    private const int WarmUpChats = 500;
+    private const int WarmUpMessages = 2;
+
+    public async Task<ScenarioResult> RunAsync(ScenarioDefinition scenario, CancellationToken cancellationToken)
+    {
+        var ledger = new MessageLedger(scenario.Conversations, scenario.MessagesPerConversation);
+        var warmUp = new MessageLedger(WarmUpChats, WarmUpMessages, MessageLedger.WarmUpUsers);
+        await using var redis = await RedisProcess.StartAsync(cancellationToken);
+        await using var osvi = await FakeOsviApi.StartAsync(warmUp, TimeSpan.Zero, cancellationToken);
+        await using var telegram = await FakeTelegramApi.StartAsync(warmUp, cancellationToken);
+        var logPath = Path.Combine(workDirectory, $"bridge-{scenario.Id}.log");
+        await using var bridge = BridgeProcess.Start(bridgeDirectory, Environment(scenario, redis, osvi, telegram), logPath);
+        await using var rss = new RssSampler(bridge.Pid);
+        await bridge.WaitReadyAsync(ReadyLimit, cancellationToken);
+
+        // Warm-up: a long-running worker has its code JIT-compiled (tiered up) and its connections open.
+        telegram.Release(warmUp.Total);
+        if (!await WaitForRepliesAsync(warmUp, warmUp.Total, TimeSpan.FromSeconds(60), bridge, cancellationToken))
+        {
+            throw new InvalidOperationException($"The warm-up got only {warmUp.DeliveredCount} of {warmUp.Total} replies:\n{bridge.LogTail(20)}");
+        }
+        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        osvi.Ledger = ledger;
+        osvi.Latency = scenario.AgentLatency;
+        telegram.Begin(ledger);
+        var baselineKb = rss.CurrentKb;
+        var commandsBefore = await redis.TotalCommandsAsync(cancellationToken);
+        var logStart = bridge.LogLength;
+        var before = new FakeCounts(osvi.SessionsStarted, osvi.MessagesReceived, telegram.GetUpdatesCalls, telegram.ChatActionCalls);
+        var cpu = new CpuMeter(bridge.Pid, redis.Pid);
+
+        var memory = new List<MemoryCheckpoint>();
+        var wall = TimeSpan.Zero;
+        var ideal = TimeSpan.Zero;
+        var driveStart = Stopwatch.GetTimestamp();
+        string? failure = null;
+        var previous = 0;
+        foreach (var end in scenario.PhaseEnds)
+        {
+            var phaseIdeal = scenario.IdealBound(previous, end, pacing);
+            ideal += phaseIdeal;
+            progress.WriteLine($"  [{scenario.Id}] releasing messages {previous + 1}..{end} ({scenario.Arrival}); ideal {phaseIdeal.TotalSeconds:0.00} s");
+            var released = Stopwatch.GetTimestamp();
+            cpu.Resume();
+            using var feeding = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var feeder = scenario.Arrival == Arrival.Burst
+                ? Release(telegram, end)
+                : FeedSteadilyAsync(telegram, previous, end, scenario.RatePerSecond, feeding.Token);
+
+            var limit = (phaseIdeal * 3) + TimeSpan.FromSeconds(30);
+            if (!await WaitForRepliesAsync(ledger, end, limit, bridge, cancellationToken))
+            {
+                failure = $"phase up to message {end}: only {ledger.DeliveredCount} replies after {limit.TotalSeconds:0} s";
+                progress.WriteLine("  " + failure);
+            }
+            await feeding.CancelAsync();
+            await feeder.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            cpu.Pause();
+            wall += LastDelivered(ledger, telegram, previous, end, released);
+
+            if (scenario.IdleAfterPhase > TimeSpan.Zero)
+            {
+                await Task.Delay(scenario.IdleAfterPhase, cancellationToken);
+                var since = Stopwatch.GetTimestamp() - Stopwatch.Frequency;
+                memory.Add(new MemoryCheckpoint(end / scenario.MessagesPerConversation, Mb(rss.MedianSinceKb(since)),
+                    GcHeapMb(await bridge.MetricsAsync(cancellationToken))));
+                progress.WriteLine($"  [{scenario.Id}] {end} idle conversations: RSS {memory[^1].RssMb:0.0} MB, GC heap {memory[^1].GcHeapMb:0.0} MB");
+            }
+            if (failure is not null || bridge.HasExited)
+            {
+                failure ??= "the bridge exited";
+                break;
+            }
+            previous = end;
+        }
+        var steadyKb = rss.MedianSinceKb(driveStart);
+
+        await Task.Delay(Grace, cancellationToken);
+        // Minus one: our own INFO.
+        var commands = await redis.TotalCommandsAsync(cancellationToken) - commandsBefore - 1;
+        return Summarize(scenario, ledger, osvi, telegram, before, bridge, logStart, wall, ideal, Mb(baselineKb), Mb(steadyKb), Mb(rss.PeakKb), Mb(rss.PeakAnonKb),
+            commands, cpu.Use(ledger.Total), memory, failure);
+    }
+
+    private Dictionary<string, string> Environment(ScenarioDefinition scenario, RedisProcess redis, FakeOsviApi osvi, FakeTelegramApi telegram) => new()
+    {
+        ["Osvi__BaseUrl"] = osvi.BaseUrl,
+        ["Osvi__ApiToken"] = FakeOsviApi.Token,
+        ["Osvi__AgentUuid"] = FakeOsviApi.Agent,
+        ["Redis__ConnectionString"] = redis.ConnectionString,
+        ["Telegram__BotToken"] = FakeTelegramApi.Token,
+        ["Telegram__ApiBaseUrl"] = telegram.BaseUrl,
+        ["Telegram__PerChatRate"] = pacing.PerChatRate.ToString(CultureInfo.InvariantCulture),
+        ["Telegram__GroupPerMinute"] = pacing.GroupPerMinute.ToString(CultureInfo.InvariantCulture),
+        ["Telegram__GlobalPerSecond"] = pacing.GlobalPerSecond.ToString(CultureInfo.InvariantCulture),
+        ["Bridge__MaxConcurrency"] = scenario.MaxConcurrency.ToString(CultureInfo.InvariantCulture),
+        ["Bridge__SendWelcomeMessage"] = "false",
+    };
+
+    private static Task Release(FakeTelegramApi telegram, int end)
+    {
+        telegram.Release(end);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Releases updates [from, to) at <paramref name="rate"/> per second, checking every 5 ms.</summary>
+    private static async Task FeedSteadilyAsync(FakeTelegramApi telegram, int from, int to, double rate, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        telegram.Release(from + 1);
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
+        var ticks = (int)((to - from) / rate * 200) + 400;
+        for (var i = 0; i < ticks && await timer.WaitForNextTickAsync(cancellationToken); i++)
+        {
+            var due = from + 1 + (int)(Stopwatch.GetElapsedTime(started).TotalSeconds * rate);
+            telegram.Release(Math.Min(to, due));
+            if (due >= to)
+            {
+                return;
+            }
+        }
+        telegram.Release(to);
+    }
+
+    private static async Task<bool> WaitForRepliesAsync(MessageLedger ledger, int expected, TimeSpan limit, BridgeProcess bridge, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(started) < limit && !bridge.HasExited)
+        {
+            if (ledger.DeliveredCount >= expected)
+            {
+                return true;
+            }
+            await Task.Delay(10, cancellationToken);
+        }
+        return ledger.DeliveredCount >= expected;
+    }
+
+    /// <summary>From the release of a phase to its last delivered reply.</summary>
+    private static TimeSpan LastDelivered(MessageLedger ledger, FakeTelegramApi telegram, int from, int to, long released)
+    {
+        long last = released;
+        for (var position = from; position < to; position++)
+        {
+            last = Math.Max(last, ledger.TimesOf(telegram.FeedToIndex(position)).Delivered);
+        }
+        return Stopwatch.GetElapsedTime(released, last);
+    }
+
+    private static ScenarioResult Summarize(ScenarioDefinition scenario, MessageLedger ledger, FakeOsviApi osvi, FakeTelegramApi telegram, FakeCounts before,
+        BridgeProcess bridge, long logStart, TimeSpan wall, TimeSpan ideal, double baselineMb, double steadyMb, double peakMb, double peakAnonMb, long redisCommands,
+        CpuUse cpu, IReadOnlyList<MemoryCheckpoint> memory, string? failure)
+    {
+        var times = Enumerable.Range(0, ledger.Total).Select(ledger.TimesOf).ToList();
+        var complete = times.Where(t => t.Complete).ToList();
+        var delivery = ledger.CheckDelivery();
+        var extraAgentCalls = times.Sum(t => Math.Max(0, t.AgentCalls - 1));
+        var (warnings, errorLogs, problems) = bridge.CountProblemsInLog(logStart);
+        var errors = ledger.UnexpectedReplies + ledger.UnexpectedAgentMessages + osvi.Refused + extraAgentCalls + errorLogs;
+        return new ScenarioResult(
+            scenario.Id, scenario.Group, scenario.Purpose, scenario.Conversations, scenario.MessagesPerConversation,
+            scenario.AgentLatency.TotalMilliseconds, scenario.MaxConcurrency, scenario.Arrival.ToString(),
+            scenario.Arrival == Arrival.Steady ? scenario.RatePerSecond : null,
+            ledger.Total, ledger.DeliveredCount,
+            Math.Round(wall.TotalSeconds, 3), Math.Round(ideal.TotalSeconds, 3),
+            ideal > TimeSpan.FromMilliseconds(100) ? Math.Round(wall / ideal, 3) : null,
+            wall > TimeSpan.Zero ? Math.Round(ledger.DeliveredCount / wall.TotalSeconds, 1) : 0,
+            LatencyReport.Of(complete.Select(t => t.Added)),
+            LatencyReport.Of(complete.Select(t => Stopwatch.GetElapsedTime(t.HandedOut, t.AgentReceived))),
+            LatencyReport.Of(complete.Select(t => Stopwatch.GetElapsedTime(t.AgentAnswered, t.Delivered))),
+            LatencyReport.Of(complete.Select(t => t.EndToEnd)),
+            LatencyReport.Of(Turnarounds(ledger)),
+            baselineMb, steadyMb, peakMb, peakAnonMb,
+            Math.Round(redisCommands / (double)ledger.Total, 2),
+            cpu,
+            delivery.Lost, delivery.Duplicated, delivery.OutOfOrder, errors, warnings, errorLogs,
+            osvi.SessionsStarted - before.Sessions, osvi.MessagesReceived - before.AgentCalls, osvi.PeakConcurrentMessages,
+            telegram.GetUpdatesCalls - before.GetUpdates, telegram.ChatActionCalls - before.ChatActions,
+            memory, problems, failure);
+    }
+
+    /// <summary>
+    /// Per conversation, from the reply to message k reaching Telegram (or message k+1 arriving, if later)
+    /// to the agent being asked about message k+1: what ordering costs beyond the agent's own time.
+    /// </summary>
+    private static IEnumerable<TimeSpan> Turnarounds(MessageLedger ledger)
+    {
+        for (var chat = 0; chat < ledger.Conversations; chat++)
+        {
+            for (var k = 2; k <= ledger.MessagesPerConversation; k++)
+            {
+                var previous = ledger.TimesOf(MessageLedger.IndexOf(chat, k - 1, ledger.MessagesPerConversation));
+                var next = ledger.TimesOf(MessageLedger.IndexOf(chat, k, ledger.MessagesPerConversation));
+                if (previous.Delivered != 0 && next.HandedOut != 0 && next.AgentReceived != 0)
+                {
+                    yield return Stopwatch.GetElapsedTime(Math.Max(previous.Delivered, next.HandedOut), next.AgentReceived);
+                }
+            }
+        }
+    }
+
+    private static double Mb(long kb) => Math.Round(kb / 1024.0, 1);
+
+    /// <summary>Sums the runtime's <c>dotnet_gc_last_collection_heap_size_bytes</c> series from /metrics.</summary>
+    private static double? GcHeapMb(string metrics)
+    {
+        double? total = null;
+        foreach (var line in metrics.Split('\n'))
+        {
+            if (!line.StartsWith("dotnet_gc_last_collection_heap_size_bytes", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length >= 2 && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var bytes))
+            {
+                total = (total ?? 0) + bytes;
+            }
+        }
+        return total is { } b ? Math.Round(b / 1024 / 1024, 1) : null;
+    }
+
+    /// <summary>The fakes' counters when measuring began (the warm-up is not counted).</summary>
+    private sealed record FakeCounts(int Sessions, int AgentCalls, int GetUpdates, int ChatActions);
+}

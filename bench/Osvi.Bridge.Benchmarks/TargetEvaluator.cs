@@ -1,0 +1,60 @@
+using System.Globalization;
+
+namespace Osvi.Bridge.Benchmarks;
+
+/// <summary>The targets, judged against what the scenarios measured.</summary>
+internal static class TargetEvaluator
+{
+    public const double AddedP99LimitMs = 5;
+    public const double WallToIdealLimit = 1.15;
+    public const double PeakRssLimitMb = 150;
+
+    /// <summary>Growth of idle RSS per 1,000 more conversations that still counts as "not growing".</summary>
+    public const double IdleGrowthLimitMbPer1000 = 1.0;
+
+    public static IReadOnlyList<TargetResult> Evaluate(IReadOnlyList<ScenarioResult> results)
+    {
+        var targets = new List<TargetResult>();
+        foreach (var r in results.Where(r => r.Group == "a"))
+        {
+            targets.Add(new TargetResult("added latency p99", r.Id, Ms(r.AddedLatency.P99), $"≤ {AddedP99LimitMs} ms",
+                r.Failure is null && r.AddedLatency.Count > 0 && r.AddedLatency.P99 <= AddedP99LimitMs));
+        }
+        foreach (var r in results.Where(r => r.Group is "b" or "c"))
+        {
+            targets.Add(new TargetResult("wall time / ideal", r.Id,
+                r.WallToIdeal is { } ratio ? F($"{ratio:0.000} ({r.WallSeconds:0.00} s / {r.IdealSeconds:0.00} s)") : "n/a",
+                $"≤ {WallToIdealLimit}", r.Failure is null && r.WallToIdeal is { } x && x <= WallToIdealLimit));
+        }
+        foreach (var r in results.Where(r => r.Group == "b"))
+        {
+            targets.Add(new TargetResult("peak RSS", r.Id, F($"{r.PeakRssMb:0.0} MB"), $"≤ {PeakRssLimitMb} MB", r.PeakRssMb <= PeakRssLimitMb));
+        }
+        foreach (var r in results)
+        {
+            targets.Add(new TargetResult("lost / duplicated / out of order / errors", r.Id,
+                F($"{r.Lost} / {r.Duplicated} / {r.OutOfOrder} / {r.Errors}"), "0 / 0 / 0 / 0",
+                r.Failure is null && r.Lost == 0 && r.Duplicated == 0 && r.OutOfOrder == 0 && r.Errors == 0));
+        }
+        foreach (var r in results.Where(r => r.Memory.Count >= 2))
+        {
+            var growth = IdleGrowthPer1000(r);
+            targets.Add(new TargetResult("idle RSS growth per 1,000 conversations", r.Id,
+                F($"{growth:0.00} MB ({r.Memory[0].IdleConversations}: {r.Memory[0].RssMb:0.0} MB → {r.Memory[^1].IdleConversations}: {r.Memory[^1].RssMb:0.0} MB)"),
+                $"≤ {IdleGrowthLimitMbPer1000} MB", growth <= IdleGrowthLimitMbPer1000));
+        }
+        return targets;
+    }
+
+    public static double IdleGrowthPer1000(ScenarioResult r)
+    {
+        var first = r.Memory[0];
+        var last = r.Memory[^1];
+        var more = last.IdleConversations - first.IdleConversations;
+        return more <= 0 ? 0 : Math.Round((last.RssMb - first.RssMb) / more * 1000, 2);
+    }
+
+    private static string Ms(double value) => F($"{value:0.00} ms");
+
+    private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
