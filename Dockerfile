@@ -17,8 +17,7 @@ FROM mcr.microsoft.com/dotnet/aspnet:${DOTNET_VERSION}-noble-chiseled AS runtime
 WORKDIR /app
 COPY --from=build /app ./
 ENV ASPNETCORE_HTTP_PORTS=8080 \
-    DOTNET_ENVIRONMENT=Production \
-    DOTNET_gcServer=0
+    DOTNET_ENVIRONMENT=Production
 EXPOSE 8080
 # The chiseled image defines the non-root "app" user (UID in $APP_UID); say so explicitly.
 USER $APP_UID

@@ -49,6 +49,7 @@ public sealed class TelegramChannelTests(RedisServerFixture redis) : IClassFixtu
         settings["Telegram:PollingRetryDelay"] = "00:00:00.050";
         settings["Telegram:ConflictRetryDelay"] = "00:00:00.050";
         settings["Telegram:TypingInterval"] = "00:00:00.050";
+        settings["Telegram:TypingDelay"] = "00:00:00";
         settings["Telegram:SendRetryDelay"] = "00:00:00.010";
         settings["Telegram:PerChatRate"] = "100";
         settings["Telegram:GroupPerMinute"] = "6000";
@@ -204,6 +205,21 @@ public sealed class TelegramChannelTests(RedisServerFixture redis) : IClassFixtu
         var typing = _telegram.CallsTo("sendChatAction").Where(c => ChatOf(c.Body) == 48).ToList();
         Assert.NotEmpty(typing);
         Assert.All(typing, c => Assert.Equal("typing", c.Body["action"]?.ToString()));
+        // Typing stops before the answer goes out: one arriving later would show "typing…" for 5 s more.
+        await Task.Delay(200);
+        var toChat = _telegram.Calls.Where(c => ChatOf(c.Body) == 48).Select(c => c.Method).ToList();
+        Assert.Equal("sendMessage", toChat[^1]);
+    }
+
+    [Fact]
+    public async Task A_quick_answer_is_sent_without_a_typing_action()
+    {
+        await StartBridgeAsync(tweak: s => s["Telegram:TypingDelay"] = "00:00:02");
+
+        _telegram.EnqueueMessage(Private(53, "quick"));
+
+        await _telegram.WaitForTextAsync(53, "echo: quick");
+        Assert.DoesNotContain(_telegram.CallsTo("sendChatAction"), c => ChatOf(c.Body) == 53);
     }
 
     [Fact]

@@ -75,6 +75,10 @@ public sealed partial class TelegramOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:05", ErrorMessage = "Telegram:TypingInterval must be between 00:00:00.010 and 00:00:05")]
     public TimeSpan TypingInterval { get; set; } = TimeSpan.FromSeconds(4);
 
+    /// <summary>How long the agent may take before <c>typing</c> is shown at all; a quicker answer needs none.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:05", ErrorMessage = "Telegram:TypingDelay must be between 00:00:00 and 00:00:05")]
+    public TimeSpan TypingDelay { get; set; } = TimeSpan.FromMilliseconds(300);
+
     /// <summary>The delay before re-sending after a transient failure (not 429, which says how long to wait).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Telegram:SendRetryDelay must be between 00:00:00 and 00:01:00")]
     public TimeSpan SendRetryDelay { get; set; } = TimeSpan.FromSeconds(1);

@@ -44,7 +44,11 @@ public sealed partial class TelegramPoller(
         int? offset = null;
         var confirmed = offset;
         var delay = TimeSpan.Zero;
-        var connected = false;
+        // getMe and deleteWebhook worked: ready now, not only after the first long poll returns
+        // (on a quiet bot that would keep /readyz red for a whole polling timeout).
+        var connected = true;
+        status.Report(TelegramUpdateParser.Platform, true, $"polling as @{me.Username}");
+        LogPolling(logger, me.Username);
         var timeoutSeconds = (int)_options.PollingTimeout.TotalSeconds;
         while (!stoppingToken.IsCancellationRequested)
         {

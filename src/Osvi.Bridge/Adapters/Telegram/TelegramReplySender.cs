@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Formatting;
@@ -27,6 +28,10 @@ public sealed partial class TelegramReplySender(
     private const int MaxAttempts = 3;
     private const int MaxRateLimitedAttempts = 10;
 
+    // The indicator of each reply in progress, so that sending the reply stops it first: a typing
+    // action that reached Telegram after the answer would show "typing…" for 5 s more.
+    private readonly ConcurrentDictionary<ReplyTarget, TypingIndicator> _typing = new();
+
     // Read on use, not at construction: the host resolves every IReplySender while it validates the
     // configuration, and a bad Telegram section must be reported with the others, not thrown from here.
     private TelegramOptions Options => options.Value;
@@ -45,6 +50,10 @@ public sealed partial class TelegramReplySender(
             // Markdown that renders to nothing visible (only a link definition, say): show it as written.
             chunks.Add(TelegramHtmlRenderer.Escape(markdown));
         }
+        if (_typing.TryGetValue(target, out var typing))
+        {
+            await typing.StopAsync();
+        }
         for (var i = 0; i < chunks.Count; i++)
         {
             // Only the first part quotes the user's message; the rest simply follow it.
@@ -55,7 +64,9 @@ public sealed partial class TelegramReplySender(
     public Task<IAsyncDisposable> ShowProgressAsync(ReplyTarget target, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
-        return Task.FromResult<IAsyncDisposable>(new TypingIndicator(this, target, cancellationToken));
+        var indicator = new TypingIndicator(this, target, cancellationToken);
+        _typing[target] = indicator;
+        return Task.FromResult<IAsyncDisposable>(indicator);
     }
 
     private async Task SendPartAsync(ReplyTarget target, string html, string? replyTo, CancellationToken cancellationToken)
@@ -115,13 +126,17 @@ public sealed partial class TelegramReplySender(
     private static int? ParseThread(string? threadId) =>
         threadId is not null && int.TryParse(threadId, CultureInfo.InvariantCulture, out var id) ? id : null;
 
-    /// <summary>Re-sends <c>typing</c> until cancelled: Telegram shows it for about 5 s only.</summary>
-    private async Task KeepTypingAsync(ReplyTarget target, CancellationToken cancellationToken)
+    /// <summary>
+    /// Re-sends <c>typing</c> until stopped (Telegram shows it for about 5 s only), starting after
+    /// <see cref="TelegramOptions.TypingDelay"/> so a quick answer costs no extra call. Stopping ends
+    /// the waits, never a call in flight: that one is let finish, so it cannot land after the reply.
+    /// </summary>
+    private async Task KeepTypingAsync(ReplyTarget target, CancellationToken stop, CancellationToken cancellationToken)
     {
-        await Task.Yield();
         var chatId = long.Parse(target.ChatId, CultureInfo.InvariantCulture);
         var threadId = ParseThread(target.ThreadId);
-        while (!cancellationToken.IsCancellationRequested)
+        await Task.Delay(Options.TypingDelay, time, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        while (!stop.IsCancellationRequested)
         {
             try
             {
@@ -137,25 +152,35 @@ public sealed partial class TelegramReplySender(
             {
                 LogTypingFailed(logger, ex, target.ChatId);
             }
-            await Task.Delay(Options.TypingInterval, time, cancellationToken);
+            await Task.Delay(Options.TypingInterval, time, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
     private sealed class TypingIndicator : IAsyncDisposable
     {
+        private readonly TelegramReplySender _sender;
+        private readonly ReplyTarget _target;
         private readonly CancellationTokenSource _stop;
         private readonly Task _loop;
 
         public TypingIndicator(TelegramReplySender sender, ReplyTarget target, CancellationToken cancellationToken)
         {
+            _sender = sender;
+            _target = target;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            _loop = sender.KeepTypingAsync(target, _stop.Token);
+            _loop = Task.Run(() => sender.KeepTypingAsync(target, _stop.Token, cancellationToken), CancellationToken.None);
+        }
+
+        public async Task StopAsync()
+        {
+            await _stop.CancelAsync();
+            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         public async ValueTask DisposeAsync()
         {
-            await _stop.CancelAsync();
-            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await StopAsync();
+            _sender._typing.TryRemove(new KeyValuePair<ReplyTarget, TypingIndicator>(_target, this));
             _stop.Dispose();
         }
     }
