@@ -54,41 +54,72 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
     public async ValueTask<InboxReceipt> AcceptAsync(InboundMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
+        return (await AcceptManyAsync([message], cancellationToken))[0];
+    }
+
+    public async ValueTask<IReadOnlyList<InboxReceipt>> AcceptManyAsync(IReadOnlyList<InboundMessage> messages, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
         // Counted before the closed check so that StopAsync, which closes and then waits for zero,
         // can never miss a message that got past the check.
-        Interlocked.Increment(ref _pending);
-        var handedOver = false;
-        var marked = false;
+        Interlocked.Add(ref _pending, messages.Count);
+        var receipts = new InboxReceipt[messages.Count];
+        var marks = Array.Empty<Task<bool>>();
+        var settled = 0;
         try
         {
             if (Volatile.Read(ref _closed) == 1)
             {
                 throw new InboxClosedException();
             }
-            if (!await _deduplication.TryMarkAsync(message.Platform, message.MessageId, cancellationToken))
+            // Issued together, the marks share round trips (StackExchange.Redis pipelines them) and
+            // are applied in call order, so a repeat within one batch is still seen as a duplicate.
+            marks = messages.Select(m => _deduplication.TryMarkAsync(m.Platform, m.MessageId, cancellationToken)).ToArray();
+            await Task.WhenAll(marks);
+            for (; settled < messages.Count; settled++)
             {
-                LogDuplicate(_logger, message.Platform, message.MessageId);
-                _metrics.Duplicate(message.Platform);
-                return new InboxReceipt(InboxOutcome.Duplicate, Task.CompletedTask);
-            }
-            marked = true;
-            await _capacity.WaitAsync(cancellationToken);
-            var work = new Work(message, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-            Enqueue(work);
-            handedOver = true;
-            _metrics.Received(message.Platform);
-            return new InboxReceipt(InboxOutcome.Accepted, work.Done.Task);
-        }
-        finally
-        {
-            if (!handedOver)
-            {
-                if (marked)
+                var message = messages[settled];
+                if (!marks[settled].Result)
                 {
-                    await _deduplication.UnmarkAsync(message.Platform, message.MessageId, CancellationToken.None);
+                    LogDuplicate(_logger, message.Platform, message.MessageId);
+                    _metrics.Duplicate(message.Platform);
+                    receipts[settled] = new InboxReceipt(InboxOutcome.Duplicate, Task.CompletedTask);
+                    FinishOne();
+                    continue;
+                }
+                await _capacity.WaitAsync(cancellationToken);
+                var work = new Work(message, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                Enqueue(work);
+                _metrics.Received(message.Platform);
+                receipts[settled] = new InboxReceipt(InboxOutcome.Accepted, work.Done.Task);
+            }
+            return receipts;
+        }
+        catch
+        {
+            // The ones already queued stay queued (and marked); the rest are given back unmarked,
+            // or their redelivery would be taken for a duplicate and never answered.
+            for (var i = settled; i < messages.Count; i++)
+            {
+                if (i < marks.Length && marks[i].IsCompletedSuccessfully && marks[i].Result)
+                {
+                    await UnmarkQuietlyAsync(messages[i]);
                 }
                 FinishOne();
             }
+            throw;
+        }
+    }
+
+    private async Task UnmarkQuietlyAsync(InboundMessage message)
+    {
+        try
+        {
+            await _deduplication.UnmarkAsync(message.Platform, message.MessageId, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            LogUnmarkFailed(_logger, ex, message.Platform, message.MessageId);
         }
     }
 
@@ -231,6 +262,9 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dropped redelivered {Platform} event {MessageId}")]
     private static partial void LogDuplicate(ILogger logger, string platform, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not clear the de-duplication mark of {Platform} event {MessageId}; a redelivery of it would be dropped")]
+    private static partial void LogUnmarkFailed(ILogger logger, Exception exception, string platform, string messageId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: finishing {Pending} accepted message(s) within {Timeout}")]
     private static partial void LogDraining(ILogger logger, int pending, TimeSpan timeout);

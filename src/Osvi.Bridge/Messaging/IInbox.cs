@@ -12,6 +12,14 @@ public interface IInbox
     /// Throws <see cref="InboxClosedException"/> once shutdown has begun: do not acknowledge then.
     /// </summary>
     ValueTask<InboxReceipt> AcceptAsync(InboundMessage message, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Accepts several messages at once, in the given order, with their de-duplication checks done
+    /// together (one round trip for a whole poll of updates instead of one per update). Either every
+    /// message gets a receipt, or an exception says none was accepted: the adapter then confirms
+    /// none of them, and any that were accepted after all are dropped as duplicates on redelivery.
+    /// </summary>
+    ValueTask<IReadOnlyList<InboxReceipt>> AcceptManyAsync(IReadOnlyList<InboundMessage> messages, CancellationToken cancellationToken);
 }
 
 /// <summary>What happened to a message handed to the inbox.</summary>

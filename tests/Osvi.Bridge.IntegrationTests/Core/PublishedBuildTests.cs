@@ -108,7 +108,7 @@ public sealed class PublishedBuildTests(RedisServerFixture redis) : IClassFixtur
                 }
             }
             Assert.True(healthy, "the bridge never answered /healthz:\n" + string.Join('\n', log));
-            await FakeSlackServer.EventuallyAsync(() => http.GetAsync(new Uri($"http://127.0.0.1:{port}/readyz")).Result.StatusCode == HttpStatusCode.OK, "/readyz 200");
+            await Eventually.HoldsAsync(() => http.GetAsync(new Uri($"http://127.0.0.1:{port}/readyz")).Result.StatusCode == HttpStatusCode.OK, "/readyz 200");
 
             var (probe, probeOutput) = await RunAsync("dotnet", ["Osvi.Bridge.dll", "healthcheck", $"http://127.0.0.1:{port}/healthz"],
                 published, new Dictionary<string, string?>(), TimeSpan.FromSeconds(30));

@@ -345,4 +345,26 @@ public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisSe
         Assert.Contains("osvi_bridge_sessions_created_total", text, StringComparison.Ordinal);
         Assert.Contains("osvi_bridge_dispatcher_queue_depth", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_batch_is_accepted_in_order_with_repeats_and_seen_ids_dropped()
+    {
+        var (host, channel) = await StartBridgeAsync();
+        await SendAsync(host, RecordingChannel.Message("rita", "seen", id: "b-0"));
+
+        var receipts = await host.Inbox.AcceptManyAsync(
+        [
+            RecordingChannel.Message("rita", "one", id: "b-1"),
+            RecordingChannel.Message("rita", "two", id: "b-2"),
+            RecordingChannel.Message("rita", "one again", id: "b-1"),
+            RecordingChannel.Message("rita", "seen again", id: "b-0"),
+            RecordingChannel.Message("rita", "three", id: "b-3"),
+        ], CancellationToken.None);
+        await Task.WhenAll(receipts.Select(r => r.Completion)).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(
+            [InboxOutcome.Accepted, InboxOutcome.Accepted, InboxOutcome.Duplicate, InboxOutcome.Duplicate, InboxOutcome.Accepted],
+            receipts.Select(r => r.Outcome));
+        Assert.Equal(["Hi! I'm the test agent.", "echo: seen", "echo: one", "echo: two", "echo: three"], channel.RepliesTo("rita"));
+    }
 }

@@ -1,3 +1,4 @@
+using Osvi.Bridge.IntegrationTests.Infrastructure;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.WebSockets;
@@ -128,27 +129,13 @@ public sealed class FakeSlackServer : IAsyncDisposable
 
     public IReadOnlyList<ApiCall> CallsOf(string method) => Calls.Where(c => c.Method == method).ToList();
 
-    /// <summary>Waits until <paramref name="condition"/> holds (bounded so a broken bridge fails instead of hanging).</summary>
-    public static async Task EventuallyAsync(Func<bool> condition, string what)
-    {
-        var deadline = DateTime.UtcNow + WaitLimit;
-        while (!condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException("Gave up waiting for: " + what);
-            }
-            await Task.Delay(20);
-        }
-    }
-
     public Task WaitForTextsAsync(string channel, string? threadTs, params string[] expected) =>
-        EventuallyAsync(() => VisibleTexts(channel, threadTs).SequenceEqual(expected),
+        Eventually.HoldsAsync(() => VisibleTexts(channel, threadTs).SequenceEqual(expected),
             $"messages [{string.Join(" | ", expected)}] in {channel}/{threadTs}; have [{string.Join(" | ", VisibleTexts(channel, threadTs))}]");
 
     public async Task<FakeSocket> WaitForSocketAsync(int number)
     {
-        await EventuallyAsync(() => SocketCount >= number, $"socket #{number}");
+        await Eventually.HoldsAsync(() => SocketCount >= number, $"socket #{number}");
         lock (_sockets)
         {
             return _sockets[number - 1];
@@ -174,7 +161,7 @@ public sealed class FakeSlackServer : IAsyncDisposable
     }
 
     public Task WaitForAckAsync(string envelopeId) =>
-        EventuallyAsync(() => Acks.Any(a => a.EnvelopeId == envelopeId), "ack of " + envelopeId);
+        Eventually.HoldsAsync(() => Acks.Any(a => a.EnvelopeId == envelopeId), "ack of " + envelopeId);
 
     private async Task<IResult> HandlePostAsync(HttpContext context, string method)
     {

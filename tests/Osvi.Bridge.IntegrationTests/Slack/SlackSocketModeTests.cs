@@ -145,7 +145,7 @@ public sealed class SlackSocketModeTests(RedisServerFixture redis) : IClassFixtu
 
         await _slack.PushAsync(SlackEvents.Dm("U1", "tell me a lot", "500.000001"));
 
-        await FakeSlackServer.EventuallyAsync(
+        await Eventually.HoldsAsync(
             () => string.Join("\n\n", _slack.VisibleTexts("D1")) == answer, "the whole answer in D1");
         var texts = _slack.VisibleTexts("D1");
         Assert.True(texts.Count >= 4);
@@ -208,7 +208,7 @@ public sealed class SlackSocketModeTests(RedisServerFixture redis) : IClassFixtu
 
         _slack.HoldConnectionsOpen.SetResult();
         await _slack.WaitForSocketAsync(2);
-        await FakeSlackServer.EventuallyAsync(() => first.ClosedByClient, "the old socket closed by the bridge");
+        await Eventually.HoldsAsync(() => first.ClosedByClient, "the old socket closed by the bridge");
         var after = await _slack.PushAsync(SlackEvents.Dm("U1", "after", "700.000003"), socket: 2);
         await _slack.WaitForAckAsync(after);
 
@@ -241,7 +241,7 @@ public sealed class SlackSocketModeTests(RedisServerFixture redis) : IClassFixtu
         await first.SendDisconnectAsync("link_disabled");
 
         var board = host.Services.GetRequiredService<ChannelStatusBoard>();
-        await FakeSlackServer.EventuallyAsync(
+        await Eventually.HoldsAsync(
             () => board.Snapshot().Single(s => s.Channel == "slack") is { Connected: false } s && s.Detail.Contains("link_disabled", StringComparison.Ordinal),
             "slack reported link_disabled");
         Assert.Single(_slack.CallsOf("apps.connections.open"));

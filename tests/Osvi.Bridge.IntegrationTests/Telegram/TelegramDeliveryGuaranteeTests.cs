@@ -59,6 +59,7 @@ public sealed class TelegramDeliveryGuaranteeTests(RedisServerFixture redis) : I
         await app.StartAsync();
 
         var accepted = _telegram.EnqueueMessage(Private(60, "taken"));
+        await Eventually.HoldsAsync(() => !inbox.Accepted.IsEmpty, "the first update accepted");
         var refused = _telegram.EnqueueMessage(Private(60, "not taken: shutting down"));
         await inbox.Closed.Task.WaitAsync(TimeSpan.FromSeconds(15));
         await app.StopAsync();
@@ -103,15 +104,23 @@ public sealed class TelegramDeliveryGuaranteeTests(RedisServerFixture redis) : I
 
         public TaskCompletionSource Closed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public ValueTask<InboxReceipt> AcceptAsync(InboundMessage message, CancellationToken cancellationToken)
+        public async ValueTask<InboxReceipt> AcceptAsync(InboundMessage message, CancellationToken cancellationToken) =>
+            (await AcceptManyAsync([message], cancellationToken))[0];
+
+        // All or nothing, as the real inbox promises its callers.
+        public ValueTask<IReadOnlyList<InboxReceipt>> AcceptManyAsync(IReadOnlyList<InboundMessage> messages, CancellationToken cancellationToken)
         {
-            if (Accepted.Count >= acceptBeforeClosing)
+            if (Accepted.Count + messages.Count > acceptBeforeClosing)
             {
                 Closed.TrySetResult();
                 throw new InboxClosedException();
             }
-            Accepted.Enqueue(message);
-            return ValueTask.FromResult(new InboxReceipt(InboxOutcome.Accepted, Task.CompletedTask));
+            foreach (var message in messages)
+            {
+                Accepted.Enqueue(message);
+            }
+            return ValueTask.FromResult<IReadOnlyList<InboxReceipt>>(
+                messages.Select(_ => new InboxReceipt(InboxOutcome.Accepted, Task.CompletedTask)).ToList());
         }
     }
 }

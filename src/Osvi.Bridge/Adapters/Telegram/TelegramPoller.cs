@@ -88,41 +88,38 @@ public sealed partial class TelegramPoller(
                 LogPolling(logger, me.Username);
             }
 
-            var handedOver = true;
-            foreach (var update in updates.OrderBy(u => u.Id))
+            if (updates.Length == 0)
             {
-                try
-                {
-                    await ingress.HandleAsync(update, me, stoppingToken);
-                }
-                catch (InboxClosedException)
-                {
-                    // Shutting down: leave this update unconfirmed so the next start reads it again.
-                    LogInboxClosed(logger, update.Id);
-                    await ConfirmAsync(offset, confirmed);
-                    return;
-                }
-                catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-                {
-                    await ConfirmAsync(offset, confirmed);
-                    return;
-                }
-                catch (Exception ex)
-                {
-                    // The inbox could not take it (its store is down, say): leave it unconfirmed and poll
-                    // again after a pause; Telegram hands it out again from the unchanged offset.
-                    delay = NextDelay(delay, _options.PollingRetryDelay);
-                    LogAcceptFailed(logger, ex, update.Id, delay);
-                    await DelayAsync(delay, stoppingToken);
-                    handedOver = false;
-                    break;
-                }
-                offset = update.Id + 1;
+                continue;
             }
-            if (handedOver)
+            var batch = updates.OrderBy(u => u.Id).ToList();
+            try
             {
-                delay = TimeSpan.Zero;
+                await ingress.HandleBatchAsync(batch, me, stoppingToken);
             }
+            catch (InboxClosedException)
+            {
+                // Shutting down: leave the batch unconfirmed so the next start reads it again.
+                LogInboxClosed(logger, batch[0].Id);
+                await ConfirmAsync(offset, confirmed);
+                return;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                await ConfirmAsync(offset, confirmed);
+                return;
+            }
+            catch (Exception ex)
+            {
+                // The inbox could not take them (its store is down, say): leave them unconfirmed and
+                // poll again after a pause; Telegram hands them out again from the unchanged offset.
+                delay = NextDelay(delay, _options.PollingRetryDelay);
+                LogAcceptFailed(logger, ex, batch[0].Id, delay);
+                await DelayAsync(delay, stoppingToken);
+                continue;
+            }
+            offset = batch[^1].Id + 1;
+            delay = TimeSpan.Zero;
         }
         await ConfirmAsync(offset, confirmed);
     }

@@ -25,50 +25,76 @@ public sealed partial class TelegramUpdateIngress(
 {
     private readonly ConcurrentDictionary<long, byte> _refusedChats = new();
 
-    public async Task HandleAsync(Update update, TelegramBotIdentity bot, CancellationToken cancellationToken)
+    public Task HandleAsync(Update update, TelegramBotIdentity bot, CancellationToken cancellationToken) =>
+        HandleBatchAsync([update], bot, cancellationToken);
+
+    /// <summary>
+    /// Handles one poll's updates in order; the messages for the agent go to the inbox together, so
+    /// a burst pays one de-duplication round trip, not one per update. Returns once all may be confirmed.
+    /// </summary>
+    public async Task HandleBatchAsync(IReadOnlyList<Update> updates, TelegramBotIdentity bot, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(update);
+        ArgumentNullException.ThrowIfNull(updates);
+        var forwards = new List<(Update Update, InboundMessage Message)>(updates.Count);
+        foreach (var update in updates)
+        {
+            switch (Parse(update, bot))
+            {
+                case TelegramForward forward:
+                    forwards.Add((update, forward.Message));
+                    break;
+                case TelegramNotice { Kind: TelegramNoticeKind.NotAllowed } refusal:
+                    // Once per chat: a refused group must not get a refusal for every message.
+                    if (_refusedChats.TryAdd(refusal.ChatId, 0))
+                    {
+                        LogRefused(logger, refusal.ChatId);
+                        _ = SendNoticeAsync(refusal.Target, options.Value.NotAllowedNotice);
+                    }
+                    break;
+                case TelegramNotice notice:
+                    // Notices bypass the inbox, so they take the same de-duplication mark themselves:
+                    // a sticker redelivered after a restart is not answered twice.
+                    if (await deduplication.TryMarkAsync(TelegramUpdateParser.Platform, update.Id.ToString(CultureInfo.InvariantCulture), cancellationToken))
+                    {
+                        LogNotice(logger, update.Id, notice.ChatId);
+                        _ = SendNoticeAsync(notice.Target, options.Value.NonTextNotice);
+                    }
+                    break;
+                case TelegramIgnore ignore:
+                    LogIgnored(logger, update.Id, ignore.Reason);
+                    break;
+            }
+        }
+
+        if (forwards.Count == 0)
+        {
+            return;
+        }
+        var receipts = await inbox.AcceptManyAsync(forwards.Select(f => f.Message).ToList(), cancellationToken);
+        for (var i = 0; i < forwards.Count; i++)
+        {
+            LogAccepted(logger, forwards[i].Update.Id, forwards[i].Message.Conversation.Value, receipts[i].Outcome);
+        }
+    }
+
+    private TelegramUpdateDecision? Parse(Update update, TelegramBotIdentity bot)
+    {
         using var activity = BridgeMetrics.ActivitySource.StartActivity("telegram update");
         activity?.SetTag("telegram.update_id", update.Id);
-        TelegramUpdateDecision decision;
         try
         {
-            decision = parser.Parse(update, bot);
+            var decision = parser.Parse(update, bot);
+            if (decision is TelegramForward forward)
+            {
+                activity?.SetTag("bridge.conversation", forward.Message.Conversation.Value);
+            }
+            return decision;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // A malformed update must not stall the chat: confirm it and move on.
             LogUnreadable(logger, ex, update.Id);
-            return;
-        }
-
-        switch (decision)
-        {
-            case TelegramForward forward:
-                var receipt = await inbox.AcceptAsync(forward.Message, cancellationToken);
-                LogAccepted(logger, update.Id, forward.Message.Conversation.Value, receipt.Outcome);
-                activity?.SetTag("bridge.conversation", forward.Message.Conversation.Value);
-                break;
-            case TelegramNotice { Kind: TelegramNoticeKind.NotAllowed } refusal:
-                // Once per chat: a refused group must not get a refusal for every message.
-                if (_refusedChats.TryAdd(refusal.ChatId, 0))
-                {
-                    LogRefused(logger, refusal.ChatId);
-                    _ = SendNoticeAsync(refusal.Target, options.Value.NotAllowedNotice);
-                }
-                break;
-            case TelegramNotice notice:
-                // Notices bypass the inbox, so they take the same de-duplication mark themselves:
-                // a sticker redelivered after a restart is not answered twice.
-                if (await deduplication.TryMarkAsync(TelegramUpdateParser.Platform, update.Id.ToString(CultureInfo.InvariantCulture), cancellationToken))
-                {
-                    LogNotice(logger, update.Id, notice.ChatId);
-                    _ = SendNoticeAsync(notice.Target, options.Value.NonTextNotice);
-                }
-                break;
-            case TelegramIgnore ignore:
-                LogIgnored(logger, update.Id, ignore.Reason);
-                break;
+            return null;
         }
     }
 
