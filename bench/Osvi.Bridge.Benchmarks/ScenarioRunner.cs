@@ -77,6 +77,8 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             if (scenario.IdleAfterPhase > TimeSpan.Zero)
             {
                 await Task.Delay(scenario.IdleAfterPhase, cancellationToken);
+                await FullGarbageCollection.InduceAsync(bridge.Pid, cancellationToken);
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
                 var since = Stopwatch.GetTimestamp() - Stopwatch.Frequency;
                 memory.Add(new MemoryCheckpoint(end / scenario.MessagesPerConversation, Mb(rss.MedianSinceKb(since)),
                     GcHeapMb(await bridge.MetricsAsync(cancellationToken))));

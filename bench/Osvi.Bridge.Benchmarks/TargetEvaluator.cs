@@ -42,6 +42,13 @@ internal static class TargetEvaluator
             targets.Add(new TargetResult("idle RSS growth per 1,000 conversations", r.Id,
                 F($"{growth:0.00} MB ({r.Memory[0].IdleConversations}: {r.Memory[0].RssMb:0.0} MB → {r.Memory[^1].IdleConversations}: {r.Memory[^1].RssMb:0.0} MB)"),
                 $"≤ {IdleGrowthLimitMbPer1000} MB", growth <= IdleGrowthLimitMbPer1000));
+            if (IdleHeapGrowthPer1000(r) is { } heap)
+            {
+                // The live managed heap after a full GC: what idle conversations keep alive, free of GC timing.
+                targets.Add(new TargetResult("idle live-heap growth per 1,000 conversations", r.Id,
+                    F($"{heap:0.00} MB ({r.Memory[0].IdleConversations}: {r.Memory[0].GcHeapMb:0.0} MB → {r.Memory[^1].IdleConversations}: {r.Memory[^1].GcHeapMb:0.0} MB)"),
+                    $"≤ {IdleGrowthLimitMbPer1000} MB", heap <= IdleGrowthLimitMbPer1000));
+            }
         }
         return targets;
     }
@@ -52,6 +59,14 @@ internal static class TargetEvaluator
         var last = r.Memory[^1];
         var more = last.IdleConversations - first.IdleConversations;
         return more <= 0 ? 0 : Math.Round((last.RssMb - first.RssMb) / more * 1000, 2);
+    }
+
+    public static double? IdleHeapGrowthPer1000(ScenarioResult r)
+    {
+        var first = r.Memory[0];
+        var last = r.Memory[^1];
+        var more = last.IdleConversations - first.IdleConversations;
+        return more <= 0 || first.GcHeapMb is not { } from || last.GcHeapMb is not { } to ? null : Math.Round((to - from) / more * 1000, 2);
     }
 
     private static string Ms(double value) => F($"{value:0.00} ms");

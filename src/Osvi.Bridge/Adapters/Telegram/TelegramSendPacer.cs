@@ -87,7 +87,9 @@ public sealed class TelegramSendPacer : IDisposable
         ReplenishmentPeriod = perToken,
         QueueLimit = QueueLimit,
         QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-        AutoReplenishment = true,
+        // The partitioned limiter's own heartbeat (every 100 ms) refills every chat's bucket: one
+        // timer for all chats instead of one per chat that sent in the last seconds.
+        AutoReplenishment = false,
     };
 
     private static void EnsureAcquired(RateLimitLease lease)
