@@ -53,4 +53,24 @@ public sealed class SlackPostPacerTests
         Assert.True(pacer.WaitTurnAsync("C1", CancellationToken.None).IsCompleted);
         Assert.False(pacer.WaitTurnAsync("C1", CancellationToken.None).IsCompleted);
     }
+
+    [Fact]
+    public async Task Channels_that_went_quiet_are_forgotten()
+    {
+        var (pacer, time) = Create(burst: 2);
+        for (var i = 0; i < 1000; i++)
+        {
+            await pacer.WaitTurnAsync($"C{i}", CancellationToken.None);
+        }
+        Assert.Equal(1000, pacer.TrackedChannels);
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        for (var i = 0; i < 100; i++)
+        {
+            await pacer.WaitTurnAsync("busy", CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5), time);
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        Assert.InRange(pacer.TrackedChannels, 1, 80);
+    }
 }

@@ -13,7 +13,12 @@ public sealed class SlackPostPacer
 {
     private readonly SlackOptions _options;
     private readonly TimeProvider _time;
+    private const int SweepEvery = 1024;
     private readonly ConcurrentDictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
+    private long _calls;
+
+    /// <summary>Channels with a bucket right now (for tests of the sweep).</summary>
+    internal int TrackedChannels => _buckets.Count;
 
     public SlackPostPacer(IOptions<SlackOptions> options, TimeProvider time)
     {
@@ -23,6 +28,10 @@ public sealed class SlackPostPacer
 
     public Task WaitTurnAsync(string channel, CancellationToken cancellationToken)
     {
+        if (Interlocked.Increment(ref _calls) % SweepEvery == 0)
+        {
+            SweepIdle();
+        }
         var bucket = _buckets.GetOrAdd(channel, _ => new Bucket(_options.PostBurst, _time.GetTimestamp()));
         TimeSpan wait;
         lock (bucket)
@@ -36,6 +45,26 @@ public sealed class SlackPostPacer
             wait = bucket.Tokens >= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(-bucket.Tokens / _options.PostsPerSecondPerChannel);
         }
         return wait == TimeSpan.Zero ? Task.CompletedTask : Task.Delay(wait, _time, cancellationToken);
+    }
+
+    /// <summary>
+    /// Forgets channels whose bucket has refilled: a new bucket starts full, so nothing changes for
+    /// them, and a long-running bridge does not keep one entry per channel it ever answered in.
+    /// </summary>
+    private void SweepIdle()
+    {
+        var now = _time.GetTimestamp();
+        var refill = TimeSpan.FromSeconds(_options.PostBurst / _options.PostsPerSecondPerChannel);
+        foreach (var pair in _buckets)
+        {
+            lock (pair.Value)
+            {
+                if (_time.GetElapsedTime(pair.Value.UpdatedAt, now) > refill && pair.Value.Tokens >= 0)
+                {
+                    _buckets.TryRemove(pair);
+                }
+            }
+        }
     }
 
     private sealed class Bucket(double tokens, long updatedAt)
