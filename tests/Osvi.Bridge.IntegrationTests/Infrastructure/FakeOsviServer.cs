@@ -3,8 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -77,9 +75,7 @@ public sealed class FakeOsviServer : IAsyncDisposable
 
     public static async Task<FakeOsviServer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var builder = LoopbackServer.CreateBuilder();
         var app = builder.Build();
         var fake = new FakeOsviServer(app);
         app.MapPost("/chat_sessions", (Delegate)fake.StartSessionAsync);
@@ -88,7 +84,7 @@ public sealed class FakeOsviServer : IAsyncDisposable
         app.MapGet("/v1/active_agents", (HttpContext context) => fake.Refuse(context)
             ?? Results.Json(new[] { new { agent_id = Agent, name = "Test Agent", status = "active" } }));
         await app.StartAsync();
-        fake.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        fake.BaseUrl = LoopbackServer.AddressOf(app);
         return fake;
     }
 

@@ -1,16 +1,14 @@
-using Osvi.Bridge.IntegrationTests.Infrastructure;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.WebSockets;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Osvi.Bridge.IntegrationTests.Infrastructure;
 
 namespace Osvi.Bridge.IntegrationTests.Slack;
 
@@ -71,9 +69,7 @@ public sealed class FakeSlackServer : IAsyncDisposable
 
     public static async Task<FakeSlackServer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var builder = LoopbackServer.CreateBuilder();
         var app = builder.Build();
         var fake = new FakeSlackServer(app);
         app.UseWebSockets();
@@ -81,7 +77,7 @@ public sealed class FakeSlackServer : IAsyncDisposable
         app.MapGet("/api/{method}", (Delegate)fake.HandleGetAsync);
         app.Map("/socket", fake.HandleSocketAsync);
         await app.StartAsync();
-        fake.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        fake.BaseUrl = LoopbackServer.AddressOf(app);
         return fake;
     }
 

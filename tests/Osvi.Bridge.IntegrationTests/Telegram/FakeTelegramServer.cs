@@ -1,12 +1,11 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Osvi.Bridge.IntegrationTests.Infrastructure;
 
 namespace Osvi.Bridge.IntegrationTests.Telegram;
 
@@ -51,14 +50,12 @@ public sealed class FakeTelegramServer : IAsyncDisposable
 
     public static async Task<FakeTelegramServer> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        var builder = LoopbackServer.CreateBuilder();
         var app = builder.Build();
         var fake = new FakeTelegramServer(app);
         app.MapPost("/bot{token}/{method}", (Delegate)fake.HandleAsync);
         await app.StartAsync();
-        fake.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        fake.BaseUrl = LoopbackServer.AddressOf(app);
         return fake;
     }
 
