@@ -46,6 +46,12 @@ public sealed class SlackOptionsTests
     }
 
     [Fact]
+    public void A_token_of_an_unfamiliar_shape_is_left_for_auth_test_to_judge()
+    {
+        Assert.Empty(Errors(new SlackOptions { BotToken = "test-bot-token", AppToken = "test-app-token" }));
+    }
+
+    [Fact]
     public void Nothing_is_checked_when_the_channel_is_off()
     {
         Assert.Empty(Errors(new SlackOptions()));

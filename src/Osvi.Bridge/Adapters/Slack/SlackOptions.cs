@@ -81,11 +81,13 @@ public sealed class SlackOptions : IValidatableObject
         {
             yield break;
         }
-        if (!BotToken.StartsWith("xoxb-", StringComparison.Ordinal))
+        // Only token kinds that are surely wrong are refused here (an app or user token in the bot
+        // slot, a bot or user token in the app slot); auth.test at start judges the rest.
+        if (BotToken.StartsWith("xapp-", StringComparison.Ordinal) || BotToken.StartsWith("xoxp-", StringComparison.Ordinal))
         {
             yield return new ValidationResult("Slack:BotToken must be a bot token starting with 'xoxb-'", [nameof(BotToken)]);
         }
-        if (!string.IsNullOrWhiteSpace(AppToken) && !AppToken.StartsWith("xapp-", StringComparison.Ordinal))
+        if (AppToken.StartsWith("xox", StringComparison.Ordinal))
         {
             yield return new ValidationResult("Slack:AppToken must be an app-level token starting with 'xapp-'", [nameof(AppToken)]);
         }
