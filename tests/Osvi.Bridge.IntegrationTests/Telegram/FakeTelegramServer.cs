@@ -213,7 +213,7 @@ public sealed class FakeTelegramServer : IAsyncDisposable
                 Calls.Enqueue(new RecordedCall(method, body, failure is null));
                 if (failure is not null)
                 {
-                    return Error(failure.Code, failure.Description, failure.RetryAfter);
+                    return Error(failure.Code, failure.Description, failure.RetryAfter, failure.MigrateToChatId);
                 }
                 var chatId = ChatOf(body);
                 return Ok(new JsonObject
@@ -273,12 +273,16 @@ public sealed class FakeTelegramServer : IAsyncDisposable
     private static IResult Ok(JsonNode result) =>
         Results.Content(new JsonObject { ["ok"] = true, ["result"] = result }.ToJsonString(), "application/json");
 
-    private static IResult Error(int code, string description, int? retryAfter = null)
+    private static IResult Error(int code, string description, int? retryAfter = null, long? migrateToChatId = null)
     {
         var error = new JsonObject { ["ok"] = false, ["error_code"] = code, ["description"] = description };
         if (retryAfter is not null)
         {
             error["parameters"] = new JsonObject { ["retry_after"] = retryAfter };
+        }
+        if (migrateToChatId is not null)
+        {
+            error["parameters"] = new JsonObject { ["migrate_to_chat_id"] = migrateToChatId };
         }
         return Results.Content(error.ToJsonString(), "application/json", statusCode: code);
     }
@@ -304,8 +308,10 @@ public sealed class FakeTelegramServer : IAsyncDisposable
     public sealed record RecordedCall(string Method, JsonObject Body, bool Delivered);
 
     /// <summary>An error the fake answers instead of delivering.</summary>
-    public sealed record ScriptedError(int Code, string Description, int? RetryAfter = null)
+    public sealed record ScriptedError(int Code, string Description, int? RetryAfter = null, long? MigrateToChatId = null)
     {
+        public static ScriptedError MigratedTo(long supergroupId) =>
+            new(400, "Bad Request: group chat was upgraded to a supergroup chat", MigrateToChatId: supergroupId);
         public static ScriptedError TooManyRequests(int retryAfter) => new(429, $"Too Many Requests: retry after {retryAfter}", retryAfter);
         public static ScriptedError CantParseEntities => new(400, "Bad Request: can't parse entities: Unsupported start tag \"foo\" at byte offset 0");
         public static ScriptedError Blocked => new(403, "Forbidden: bot was blocked by the user");

@@ -112,6 +112,21 @@ public sealed class TelegramChannelTests(RedisServerFixture redis) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_reply_to_a_group_upgraded_to_a_supergroup_goes_to_the_supergroup()
+    {
+        _osvi.WelcomeMessage = null;
+        await StartBridgeAsync();
+        const long group = -4242;
+        const long supergroup = -1004242;
+        _telegram.FailNextSends(ScriptedError.MigratedTo(supergroup));
+
+        _telegram.EnqueueMessage(Group(group, 7, $"@{BotUsername} still there?", 1));
+
+        await _telegram.WaitForTextAsync(supergroup, "echo: still there?");
+        Assert.Empty(_telegram.TextsTo(group));
+    }
+
+    [Fact]
     public async Task Forum_topics_are_separate_conversations_answered_in_their_topic()
     {
         await StartBridgeAsync();

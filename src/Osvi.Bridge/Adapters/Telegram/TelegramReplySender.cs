@@ -106,6 +106,14 @@ public sealed partial class TelegramReplySender(
                 text = TelegramMessageSplitter.ToPlainText(html);
                 parseMode = ParseMode.None;
             }
+            catch (ApiRequestException ex) when (ex.Parameters?.MigrateToChatId is { } supergroup && supergroup != chatId)
+            {
+                // The group became a supergroup with a new id: this reply goes there (later messages
+                // arrive from the new id and are a new conversation).
+                LogMigrated(logger, target.ChatId, supergroup);
+                chatId = supergroup;
+                reply = null;
+            }
             catch (ApiRequestException ex) when (IsPermanent(ex))
             {
                 throw new ReplyDeliveryException($"Telegram refused the reply to chat {target.ChatId}: {ex.ErrorCode} {ex.Message}", ex);
@@ -184,6 +192,9 @@ public sealed partial class TelegramReplySender(
             _stop.Dispose();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Telegram chat {ChatId} was upgraded to supergroup {SupergroupId}; sending there")]
+    private static partial void LogMigrated(ILogger logger, string chatId, long supergroupId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram rate-limited chat {ChatId}; waiting {RetryAfterSeconds} s as asked")]
     private static partial void LogRateLimited(ILogger logger, string chatId, double retryAfterSeconds);
