@@ -330,6 +330,8 @@ public sealed class TelegramChannelTests(RedisServerFixture redis) : IClassFixtu
         Assert.Equal(HttpStatusCode.Unauthorized, (await PostWebhookAsync(host, update, secret: "wrong")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await PostWebhookAsync(host, "{not json", secret: "s3cret-Token_1")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await PostWebhookAsync(host, "{\"update_id\":1}", secret: "s3cret-Token_1")).StatusCode);
+        var huge = "{\"update_id\":2,\"message\":{\"text\":\"" + new string('x', 2 * 1024 * 1024) + "\"}}";
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await PostWebhookAsync(host, huge, secret: "s3cret-Token_1")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await PostWebhookAsync(host, update, secret: "s3cret-Token_1")).StatusCode);
 
         await _telegram.WaitForTextAsync(53, "echo: via webhook");

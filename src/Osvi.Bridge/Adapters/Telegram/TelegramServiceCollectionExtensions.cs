@@ -1,11 +1,12 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
+using System.Text;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Hosting;
 using Osvi.Bridge.Messaging;
-using Telegram.Bot;
 using Telegram.Bot.Types;
+using Telegram.Bot;
 
 namespace Osvi.Bridge.Adapters.Telegram;
 
@@ -14,6 +15,7 @@ public static class TelegramServiceCollectionExtensions
 {
     public const string HttpClientName = "telegram";
     public const string WebhookPath = "/telegram/webhook";
+    private const long MaxWebhookBodyBytes = 1024 * 1024;
     public const string SecretHeader = "X-Telegram-Bot-Api-Secret-Token";
 
     public static IServiceCollection AddTelegramChannel(this IServiceCollection services, IConfiguration configuration)
@@ -105,6 +107,11 @@ public static class TelegramServiceCollectionExtensions
             return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
         }
 
+        // Real updates are a few kilobytes; a huge body is refused (413) before it is buffered.
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxWebhookBodyBytes;
+        }
         Update? update;
         try
         {
@@ -113,6 +120,10 @@ public static class TelegramServiceCollectionExtensions
         catch (JsonException)
         {
             return Results.BadRequest();
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
         }
         if (update is null)
         {
