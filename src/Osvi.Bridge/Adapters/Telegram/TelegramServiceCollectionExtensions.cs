@@ -1,12 +1,12 @@
 using System.Security.Cryptography;
-using System.Text.Json;
 using System.Text;
+using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Hosting;
 using Osvi.Bridge.Messaging;
-using Telegram.Bot.Types;
 using Telegram.Bot;
+using Telegram.Bot.Types;
 
 namespace Osvi.Bridge.Adapters.Telegram;
 
