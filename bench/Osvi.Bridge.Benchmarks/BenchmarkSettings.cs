@@ -14,7 +14,7 @@ internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenar
           --output <dir>       where latest.md and latest.json go (default bench/results)
           --bridge <dir>       use an already published bridge (contains Osvi.Bridge.dll) instead of publishing
           --rate <n>           messages per second of the steady-rate run of scenario a (default 500)
-          --keep-logs          keep the bridge logs (printed path) instead of deleting them
+          --keep-logs          keep the bridge logs and per-message timings (printed path) instead of deleting them
         """;
 
     public static BenchmarkSettings? Parse(IReadOnlyList<string> args, TextWriter error)

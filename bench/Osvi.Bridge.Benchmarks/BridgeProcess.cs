@@ -14,6 +14,7 @@ internal sealed class BridgeProcess : IAsyncDisposable
 
     private readonly Process _process;
     private readonly HttpClient _http;
+    private readonly long _started = Stopwatch.GetTimestamp();
 
     private BridgeProcess(Process process, int port, string logPath)
     {
@@ -64,8 +65,11 @@ internal sealed class BridgeProcess : IAsyncDisposable
         return new BridgeProcess(process, port, logPath);
     }
 
-    /// <summary>Polls <c>/readyz</c> every 100 ms until 200 (Redis, OSVI and Telegram all fine).</summary>
-    public async Task WaitReadyAsync(TimeSpan limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Polls <c>/readyz</c> every 20 ms until 200 (Redis, OSVI and Telegram all fine); returns the time
+    /// from the process start to the first 200.
+    /// </summary>
+    public async Task<TimeSpan> WaitReadyAsync(TimeSpan limit, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var last = "";
@@ -80,7 +84,7 @@ internal sealed class BridgeProcess : IAsyncDisposable
                 using var response = await _http.GetAsync("readyz", cancellationToken);
                 if (response.IsSuccessStatusCode)
                 {
-                    return;
+                    return Stopwatch.GetElapsedTime(_started);
                 }
                 last = await response.Content.ReadAsStringAsync(cancellationToken);
             }
@@ -92,7 +96,7 @@ internal sealed class BridgeProcess : IAsyncDisposable
             {
                 last = "readyz timed out";
             }
-            await Task.Delay(100, cancellationToken);
+            await Task.Delay(20, cancellationToken);
         }
         throw new TimeoutException($"The bridge was not ready within {limit}: {last}\n{LogTail(30)}");
     }

@@ -85,6 +85,7 @@ internal sealed class FakeOsviApi : IAsyncDisposable
 
     private async Task StartSessionAsync(HttpContext context)
     {
+        var received = Stopwatch.GetTimestamp();
         if (await RefuseAsync(context))
         {
             return;
@@ -92,6 +93,9 @@ internal sealed class FakeOsviApi : IAsyncDisposable
         using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
         var id = Guid.NewGuid().ToString();
         Interlocked.Increment(ref _sessions);
+        var person = body.RootElement.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object
+            && metadata.TryGetProperty("person_name", out var name) && name.ValueKind == JsonValueKind.String ? name.GetString() : null;
+        Ledger.SessionStarted(person, received, Stopwatch.GetTimestamp());
         await WriteAsync(context, json =>
         {
             json.WriteStartObject("data");

@@ -336,7 +336,7 @@ internal sealed class FakeTelegramApi : IAsyncDisposable
         {
             var text = MessageLedger.TextOf(user, messageNumber);
             return Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-                $$$"""{"update_id":{{{updateId}}},"message":{"message_id":{{{messageNumber}}},"from":{"id":{{{user}}},"is_bot":false,"first_name":"User"},"chat":{"id":{{{user}}},"type":"private","first_name":"User"},"date":1700000000,"text":"{{{text}}}"}}"""));
+                $$$"""{"update_id":{{{updateId}}},"message":{"message_id":{{{messageNumber}}},"from":{"id":{{{user}}},"is_bot":false,"first_name":"User {{{user}}}"},"chat":{"id":{{{user}}},"type":"private","first_name":"User"},"date":1700000000,"text":"{{{text}}}"}}"""));
         }
     }
 }

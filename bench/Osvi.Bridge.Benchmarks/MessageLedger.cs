@@ -19,6 +19,8 @@ internal sealed class MessageLedger
     private readonly long[] _agentAnswered;
     private readonly long[] _delivered;
     private readonly int[] _agentCalls;
+    private readonly long[] _sessionRequested;
+    private readonly long[] _sessionAnswered;
     private readonly List<int>[] _replies;
     private int _deliveredCount;
     private int _unexpectedReplies;
@@ -35,6 +37,8 @@ internal sealed class MessageLedger
         _agentAnswered = new long[Total];
         _delivered = new long[Total];
         _agentCalls = new int[Total];
+        _sessionRequested = new long[conversations];
+        _sessionAnswered = new long[conversations];
         _replies = new List<int>[conversations];
         for (var i = 0; i < conversations; i++)
         {
@@ -118,6 +122,25 @@ internal sealed class MessageLedger
         Interlocked.Increment(ref _agentCalls[index]);
         Interlocked.CompareExchange(ref _agentReceived[index], timestamp, 0);
     }
+
+    /// <summary>A session start for the chat whose user is named "User {id}" (the fake Telegram's first_name).</summary>
+    public void SessionStarted(string? personName, long received, long answered)
+    {
+        if (personName is null || !personName.StartsWith("User ", StringComparison.Ordinal)
+            || !long.TryParse(personName.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var user))
+        {
+            return;
+        }
+        var chat = user - FirstUserId;
+        if (chat >= 0 && chat < Conversations)
+        {
+            Interlocked.CompareExchange(ref _sessionRequested[chat], received, 0);
+            Interlocked.CompareExchange(ref _sessionAnswered[chat], answered, 0);
+        }
+    }
+
+    /// <summary>When the chat's session start reached the fake OSVI and when it was answered (0 = never).</summary>
+    public (long Requested, long Answered) SessionTimesOf(int chat) => (_sessionRequested[chat], _sessionAnswered[chat]);
 
     public void AgentAnswered(int index, long timestamp)
     {

@@ -18,6 +18,8 @@ internal sealed record ScenarioResult(
     double? WallToIdeal,
     double MessagesPerSecond,
     LatencyReport AddedLatency,
+    LatencyReport AddedFirstMessages,
+    LatencyReport AddedLaterMessages,
     LatencyReport AddedInbound,
     LatencyReport AddedOutbound,
     LatencyReport EndToEnd,
@@ -41,7 +43,58 @@ internal sealed record ScenarioResult(
     int ChatActionCalls,
     IReadOnlyList<MemoryCheckpoint> Memory,
     IReadOnlyList<string> BridgeLogProblems,
-    string? Failure);
+    string? Failure)
+{
+    /// <summary>From the bridge process's start to its first <c>/readyz</c> 200.</summary>
+    public double ReadySeconds { get; init; }
+
+    /// <summary>The bridge's garbage collections while measured, from its own /metrics.</summary>
+    public GcTotals BridgeGc { get; init; } = new(0, 0, 0, 0);
+}
+
+/// <summary>
+/// Garbage collections by highest generation collected and their total pause, from the runtime's
+/// <c>dotnet_gc_collections_total</c> and <c>dotnet_gc_pause_time_seconds_total</c> series.
+/// </summary>
+internal sealed record GcTotals(long Gen0, long Gen1, long Gen2, double PauseMs)
+{
+    public static GcTotals operator -(GcTotals after, GcTotals before) =>
+        new(after.Gen0 - before.Gen0, after.Gen1 - before.Gen1, after.Gen2 - before.Gen2, Math.Round(after.PauseMs - before.PauseMs, 1));
+
+    public static GcTotals Parse(string metrics)
+    {
+        long gen0 = 0, gen1 = 0, gen2 = 0;
+        double pause = 0;
+        foreach (var line in metrics.Split('\n'))
+        {
+            var space = line.LastIndexOf(' ');
+            if (space < 0 || !double.TryParse(line.AsSpan(space + 1), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value))
+            {
+                continue;
+            }
+            if (line.StartsWith("dotnet_gc_pause_time_seconds_total", StringComparison.Ordinal))
+            {
+                pause += value * 1000;
+            }
+            else if (line.StartsWith("dotnet_gc_collections_total", StringComparison.Ordinal))
+            {
+                if (line.Contains("\"gen0\"", StringComparison.Ordinal))
+                {
+                    gen0 += (long)value;
+                }
+                else if (line.Contains("\"gen1\"", StringComparison.Ordinal))
+                {
+                    gen1 += (long)value;
+                }
+                else if (line.Contains("\"gen2\"", StringComparison.Ordinal))
+                {
+                    gen2 += (long)value;
+                }
+            }
+        }
+        return new GcTotals(gen0, gen1, gen2, pause);
+    }
+}
 
 /// <summary>
 /// CPU used while messages were in flight (quiet spells excluded): per message in ms, and as a share

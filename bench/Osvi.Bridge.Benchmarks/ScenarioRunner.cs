@@ -13,9 +13,14 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
     private static readonly TimeSpan ReadyLimit = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(500);
 
-    /// <summary>Warm-up chats × messages, on chat ids apart from the measured ones: a long-running worker is JIT-warm.</summary>
+    /// <summary>
+    /// Warm-up chats × messages, on chat ids apart from the measured ones: a long-running worker is
+    /// JIT-warm. First a burst, then the same number fed at a steady rate, so that the code paths of
+    /// both arrival modes (big and small getUpdates batches) are compiled and tiered up before measuring.
+    /// </summary>
     private const int WarmUpChats = 500;
     private const int WarmUpMessages = 2;
+    private const double WarmUpRate = 500;
 
     public async Task<ScenarioResult> RunAsync(ScenarioDefinition scenario, CancellationToken cancellationToken)
     {
@@ -27,14 +32,17 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         var logPath = Path.Combine(workDirectory, $"bridge-{scenario.Id}.log");
         await using var bridge = BridgeProcess.Start(bridgeDirectory, Environment(scenario, redis, osvi, telegram), logPath);
         await using var rss = new RssSampler(bridge.Pid);
-        await bridge.WaitReadyAsync(ReadyLimit, cancellationToken);
+        var ready = await bridge.WaitReadyAsync(ReadyLimit, cancellationToken);
 
         // Warm-up: a long-running worker has its code JIT-compiled (tiered up) and its connections open.
         telegram.Release(warmUp.Total);
-        if (!await WaitForRepliesAsync(warmUp, warmUp.Total, TimeSpan.FromSeconds(60), bridge, cancellationToken))
-        {
-            throw new InvalidOperationException($"The warm-up got only {warmUp.DeliveredCount} of {warmUp.Total} replies:\n{bridge.LogTail(20)}");
-        }
+        await WarmUpAsync(warmUp, bridge, cancellationToken);
+        var steadyWarmUp = new MessageLedger(WarmUpChats, WarmUpMessages, MessageLedger.WarmUpUsers + WarmUpChats);
+        osvi.Ledger = steadyWarmUp;
+        telegram.Begin(steadyWarmUp);
+        var warmUpFeed = FeedSteadilyAsync(telegram, 0, steadyWarmUp.Total, WarmUpRate, cancellationToken);
+        await WarmUpAsync(steadyWarmUp, bridge, cancellationToken);
+        await warmUpFeed;
         await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
         osvi.Ledger = ledger;
         osvi.Latency = scenario.AgentLatency;
@@ -49,6 +57,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         var wall = TimeSpan.Zero;
         var ideal = TimeSpan.Zero;
         var driveStart = Stopwatch.GetTimestamp();
+        var gcBefore = GcTotals.Parse(await bridge.MetricsAsync(cancellationToken));
         string? failure = null;
         var previous = 0;
         foreach (var end in scenario.PhaseEnds)
@@ -92,12 +101,15 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             previous = end;
         }
         var steadyKb = rss.MedianSinceKb(driveStart);
+        // Scenario d induces full collections itself before its memory readings; they are counted too.
+        var gc = GcTotals.Parse(await bridge.MetricsAsync(cancellationToken)) - gcBefore;
 
         await Task.Delay(Grace, cancellationToken);
+        await WriteTimesAsync(ledger, Path.Combine(workDirectory, $"messages-{scenario.Id}.csv"), driveStart, cancellationToken);
         // Minus one: our own INFO.
         var commands = await redis.TotalCommandsAsync(cancellationToken) - commandsBefore - 1;
         return Summarize(scenario, ledger, osvi, telegram, before, bridge, logStart, wall, ideal, Mb(baselineKb), Mb(steadyKb), Mb(rss.PeakKb), Mb(rss.PeakAnonKb),
-            commands, cpu.Use(ledger.Total), memory, failure);
+            commands, cpu.Use(ledger.Total), memory, failure) with { ReadySeconds = Math.Round(ready.TotalSeconds, 2), BridgeGc = gc };
     }
 
     private Dictionary<string, string> Environment(ScenarioDefinition scenario, RedisProcess redis, FakeOsviApi osvi, FakeTelegramApi telegram) => new()
@@ -114,6 +126,14 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         ["Bridge__MaxConcurrency"] = scenario.MaxConcurrency.ToString(CultureInfo.InvariantCulture),
         ["Bridge__SendWelcomeMessage"] = "false",
     };
+
+    private static async Task WarmUpAsync(MessageLedger warmUp, BridgeProcess bridge, CancellationToken cancellationToken)
+    {
+        if (!await WaitForRepliesAsync(warmUp, warmUp.Total, TimeSpan.FromSeconds(60), bridge, cancellationToken))
+        {
+            throw new InvalidOperationException($"The warm-up got only {warmUp.DeliveredCount} of {warmUp.Total} replies:\n{bridge.LogTail(20)}");
+        }
+    }
 
     private static Task Release(FakeTelegramApi telegram, int end)
     {
@@ -184,6 +204,8 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             ideal > TimeSpan.FromMilliseconds(100) ? Math.Round(wall / ideal, 3) : null,
             wall > TimeSpan.Zero ? Math.Round(ledger.DeliveredCount / wall.TotalSeconds, 1) : 0,
             LatencyReport.Of(complete.Select(t => t.Added)),
+            LatencyReport.Of(FirstMessages(ledger, first: true).Select(t => t.Added)),
+            LatencyReport.Of(FirstMessages(ledger, first: false).Select(t => t.Added)),
             LatencyReport.Of(complete.Select(t => Stopwatch.GetElapsedTime(t.HandedOut, t.AgentReceived))),
             LatencyReport.Of(complete.Select(t => Stopwatch.GetElapsedTime(t.AgentAnswered, t.Delivered))),
             LatencyReport.Of(complete.Select(t => t.EndToEnd)),
@@ -196,6 +218,13 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             telegram.GetUpdatesCalls - before.GetUpdates, telegram.ChatActionCalls - before.ChatActions,
             memory, problems, failure);
     }
+
+    /// <summary>Complete messages that were (or were not) their conversation's first: the first also starts an OSVI session.</summary>
+    private static IEnumerable<MessageTimes> FirstMessages(MessageLedger ledger, bool first) =>
+        Enumerable.Range(0, ledger.Total)
+            .Where(index => (index % ledger.MessagesPerConversation == 0) == first)
+            .Select(ledger.TimesOf)
+            .Where(t => t.Complete);
 
     /// <summary>
     /// Per conversation, from the reply to message k reaching Telegram (or message k+1 arriving, if later)
@@ -215,6 +244,26 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Every message's timestamps in ms since the drive began (kept with --keep-logs): where in the run a tail sits,
+    /// and whether it follows the message's position in its conversation.
+    /// </summary>
+    private static async Task WriteTimesAsync(MessageLedger ledger, string path, long origin, CancellationToken cancellationToken)
+    {
+        var lines = new List<string>(ledger.Total + 1) { "chat,k,handed_out_ms,session_requested_ms,session_answered_ms,agent_received_ms,agent_answered_ms,delivered_ms,added_ms" };
+        double Ms(long t) => t == 0 ? double.NaN : Stopwatch.GetElapsedTime(origin, t).TotalMilliseconds;
+        for (var index = 0; index < ledger.Total; index++)
+        {
+            var t = ledger.TimesOf(index);
+            var chat = index / ledger.MessagesPerConversation;
+            var k = (index % ledger.MessagesPerConversation) + 1;
+            var (requested, answered) = k == 1 ? ledger.SessionTimesOf(chat) : (0, 0);
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{chat},{k},{Ms(t.HandedOut):0.000},{Ms(requested):0.000},{Ms(answered):0.000},{Ms(t.AgentReceived):0.000},{Ms(t.AgentAnswered):0.000},{Ms(t.Delivered):0.000},{(t.Complete ? t.Added.TotalMilliseconds : double.NaN):0.000}"));
+        }
+        await File.WriteAllLinesAsync(path, lines, cancellationToken);
     }
 
     private static double Mb(long kb) => Math.Round(kb / 1024.0, 1);

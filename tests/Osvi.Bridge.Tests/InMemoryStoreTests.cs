@@ -45,12 +45,28 @@ public sealed class InMemoryStoreTests
     {
         var store = Sessions();
         var first = await store.TryLockAsync(Chat, TimeSpan.FromSeconds(5), CancellationToken.None);
-        Assert.NotNull(first);
-        Assert.Null(await store.TryLockAsync(Chat, TimeSpan.FromSeconds(5), CancellationToken.None));
+        Assert.NotNull(first.Lock);
+        Assert.Equal(new SessionLockAttempt(null, null), await store.TryLockAsync(Chat, TimeSpan.FromSeconds(5), CancellationToken.None));
 
-        await first.DisposeAsync();
-        await using var second = await store.TryLockAsync(Chat, TimeSpan.FromSeconds(5), CancellationToken.None);
-        Assert.NotNull(second);
+        await first.Lock.DisposeAsync();
+        var second = await store.TryLockAsync(Chat, TimeSpan.FromSeconds(5), CancellationToken.None);
+        Assert.NotNull(second.Lock);
+        await second.Lock.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Committing_stores_the_session_and_frees_the_lock_for_readers_of_it()
+    {
+        var store = Sessions();
+        var held = (await store.TryLockAsync(Chat, TimeSpan.FromSeconds(5), CancellationToken.None)).Lock;
+        Assert.NotNull(held);
+
+        await held.CommitAsync("s1", CancellationToken.None);
+        await held.DisposeAsync();
+
+        Assert.Equal(new SessionLockAttempt(null, "s1"), await store.TryLockAsync(Chat, TimeSpan.FromSeconds(5), CancellationToken.None));
+        // The attempt found the session, so it did not keep the lock.
+        Assert.Null((await store.TryLockAsync(Chat, TimeSpan.FromSeconds(5), CancellationToken.None)).Lock);
     }
 
     [Fact]

@@ -98,9 +98,11 @@ public sealed partial class MessageRelay : IMessageHandler
         }
 
         IAsyncDisposable? progress = null;
+        ResolvedSession? started = null;
         try
         {
             var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, cancellationToken);
+            started = session;
             state.SessionId = session.SessionId;
             using var sessionScope = _logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = session.SessionId });
             if (session.Created && _options.SendWelcomeMessage && !string.IsNullOrWhiteSpace(session.WelcomeMessage))
@@ -119,6 +121,8 @@ public sealed partial class MessageRelay : IMessageHandler
             catch (OsviSessionNotFoundException ex)
             {
                 LogSessionGone(_logger, ex, session.SessionId);
+                // Its own store must land before the replacement removes it.
+                await ConfirmStoredAsync(session);
                 session = await _sessions.ReplaceAsync(message.Conversation, message.DisplayName, cancellationToken);
                 state.SessionId = session.SessionId;
                 reply = await AskAgentAsync(session.SessionId, message.Text, cancellationToken);
@@ -144,6 +148,26 @@ public sealed partial class MessageRelay : IMessageHandler
             {
                 await progress.DisposeAsync();
             }
+            if (started is not null)
+            {
+                await ConfirmStoredAsync(started);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits for a just-started session to be stored. The answer has gone out either way; if the
+    /// store failed, the conversation's next message starts another session, which is worth a warning.
+    /// </summary>
+    private async Task ConfirmStoredAsync(ResolvedSession session)
+    {
+        try
+        {
+            await session.Stored;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogSessionNotStored(_logger, ex, session.SessionId);
         }
     }
 
@@ -166,6 +190,7 @@ public sealed partial class MessageRelay : IMessageHandler
         {
             var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, cancellationToken);
             state.SessionId = session.SessionId;
+            await session.Stored;
             var text = !session.Created ? _options.AlreadyStartedMessage
                 : string.IsNullOrWhiteSpace(session.WelcomeMessage) ? _options.HelpMessage
                 : session.WelcomeMessage;
@@ -219,6 +244,9 @@ public sealed partial class MessageRelay : IMessageHandler
 
     [LoggerMessage(Level = LogLevel.Error, Message = "No reply sender for platform {Platform}; message dropped")]
     private static partial void LogNoSender(ILogger logger, string platform);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} was started and answered but could not be saved; the conversation's next message starts another")]
+    private static partial void LogSessionNotStored(ILogger logger, Exception exception, string sessionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "OSVI no longer knows session {SessionId}; starting a new one and resending once")]
     private static partial void LogSessionGone(ILogger logger, Exception exception, string sessionId);

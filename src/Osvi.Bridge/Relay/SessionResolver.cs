@@ -6,8 +6,15 @@ using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Relay;
 
-/// <summary>A conversation's OSVI session; <see cref="WelcomeMessage"/> is set only when it was just started.</summary>
-public sealed record ResolvedSession(string SessionId, bool Created, string? WelcomeMessage);
+/// <summary>
+/// A conversation's OSVI session; <see cref="WelcomeMessage"/> is set only when it was just started.
+/// A just-started session may still be on its way into the store: <see cref="Stored"/> completes when
+/// it is there, so the first message need not wait a round trip before reaching the agent.
+/// </summary>
+public sealed record ResolvedSession(string SessionId, bool Created, string? WelcomeMessage)
+{
+    public Task Stored { get; init; } = Task.CompletedTask;
+}
 
 /// <summary>
 /// Finds a conversation's OSVI session or starts exactly one: the starter holds the conversation's
@@ -36,17 +43,17 @@ public sealed partial class SessionResolver(
                 return new ResolvedSession(existing, false, null);
             }
 
-            await using (var held = await store.TryLockAsync(conversation, _lockTtl, cancellationToken))
+            var attempt = await store.TryLockAsync(conversation, _lockTtl, cancellationToken);
+            if (attempt.SessionId is not null)
             {
-                if (held is not null)
+                // Another holder finished between our read and our attempt.
+                return new ResolvedSession(attempt.SessionId, false, null);
+            }
+            if (attempt.Lock is { } held)
+            {
+                await using (held)
                 {
-                    // Someone may have finished between our read and our lock.
-                    existing = await store.GetAsync(conversation, cancellationToken);
-                    if (existing is not null)
-                    {
-                        return new ResolvedSession(existing, false, null);
-                    }
-                    return await StartAsync(conversation, personName, cancellationToken);
+                    return await StartAsync(conversation, personName, held, cancellationToken);
                 }
             }
 
@@ -54,11 +61,13 @@ public sealed partial class SessionResolver(
         }
     }
 
-    /// <summary>Starts a new session in place of one OSVI no longer knows.</summary>
+    /// <summary>Starts a new session in place of one OSVI no longer knows; returns once it is stored.</summary>
     public async Task<ResolvedSession> ReplaceAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken)
     {
         await store.RemoveAsync(conversation, cancellationToken);
-        return await GetOrCreateAsync(conversation, personName, cancellationToken);
+        var session = await GetOrCreateAsync(conversation, personName, cancellationToken);
+        await session.Stored;
+        return session;
     }
 
     /// <summary>Forgets the conversation's session and closes it at OSVI; true when there was one.</summary>
@@ -81,13 +90,15 @@ public sealed partial class SessionResolver(
         return true;
     }
 
-    private async Task<ResolvedSession> StartAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken)
+    private async Task<ResolvedSession> StartAsync(ConversationKey conversation, string? personName, ISessionCreationLock held, CancellationToken cancellationToken)
     {
         var session = await osvi.StartSessionAsync(personName, cancellationToken);
-        await store.SetAsync(conversation, session.SessionId, cancellationToken);
+        // Not awaited here: the caller asks the agent meanwhile and awaits Stored afterwards. The lock
+        // is released by the same round trip, so no one else starts a session in between.
+        var stored = held.CommitAsync(session.SessionId, cancellationToken);
         LogStarted(logger, session.SessionId);
         metrics.SessionCreated();
-        return new ResolvedSession(session.SessionId, true, session.WelcomeMessage);
+        return new ResolvedSession(session.SessionId, true, session.WelcomeMessage) { Stored = stored };
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Started OSVI session {SessionId}")]

@@ -17,8 +17,21 @@ public interface ISessionStore
     Task<string?> RemoveAsync(ConversationKey conversation, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Tries to take the conversation's creation lock for <paramref name="ttl"/>; null when another
-    /// holder has it. Disposing the handle releases it (only if still ours).
+    /// Tries to take the conversation's creation lock for <paramref name="ttl"/> and, in the same step,
+    /// reads the session another holder may have stored meanwhile (refreshing its idle expiry).
     /// </summary>
-    Task<IAsyncDisposable?> TryLockAsync(ConversationKey conversation, TimeSpan ttl, CancellationToken cancellationToken);
+    Task<SessionLockAttempt> TryLockAsync(ConversationKey conversation, TimeSpan ttl, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// What <see cref="ISessionStore.TryLockAsync"/> found: <see cref="Lock"/> when it is ours (dispose it),
+/// <see cref="SessionId"/> when the conversation has a session by now.
+/// </summary>
+public sealed record SessionLockAttempt(ISessionCreationLock? Lock, string? SessionId);
+
+/// <summary>A held creation lock. Disposing releases it, only if it is still ours.</summary>
+public interface ISessionCreationLock : IAsyncDisposable
+{
+    /// <summary>Stores the new session and releases the lock together; disposing afterwards does nothing.</summary>
+    Task CommitAsync(string sessionId, CancellationToken cancellationToken);
 }

@@ -51,11 +51,22 @@ public sealed partial class InMemorySessionStore : ISessionStore
     public Task<string?> RemoveAsync(ConversationKey conversation, CancellationToken cancellationToken) =>
         Task.FromResult(_sessions.TryRemove(conversation.Value, out var entry) ? entry.SessionId : null);
 
-    public Task<IAsyncDisposable?> TryLockAsync(ConversationKey conversation, TimeSpan ttl, CancellationToken cancellationToken)
+    public async Task<SessionLockAttempt> TryLockAsync(ConversationKey conversation, TimeSpan ttl, CancellationToken cancellationToken)
     {
         var owner = new object();
-        IAsyncDisposable? handle = _locks.TryAdd(conversation.Value, owner) ? new Release(_locks, conversation.Value, owner) : null;
-        return Task.FromResult(handle);
+        var taken = _locks.TryAdd(conversation.Value, owner);
+        var existing = await GetAsync(conversation, cancellationToken);
+        if (!taken)
+        {
+            return new SessionLockAttempt(null, existing);
+        }
+        var held = new Lock(this, conversation, owner);
+        if (existing is not null)
+        {
+            await held.DisposeAsync();
+            return new SessionLockAttempt(null, existing);
+        }
+        return new SessionLockAttempt(held, null);
     }
 
     // Bounded memory for a long-running process: drop expired entries now and then.
@@ -77,11 +88,17 @@ public sealed partial class InMemorySessionStore : ISessionStore
 
     private sealed record Entry(string SessionId, DateTimeOffset ExpiresAt);
 
-    private sealed class Release(ConcurrentDictionary<string, object> locks, string key, object owner) : IAsyncDisposable
+    private sealed class Lock(InMemorySessionStore store, ConversationKey conversation, object owner) : ISessionCreationLock
     {
+        public async Task CommitAsync(string sessionId, CancellationToken cancellationToken)
+        {
+            await store.SetAsync(conversation, sessionId, cancellationToken);
+            await DisposeAsync();
+        }
+
         public ValueTask DisposeAsync()
         {
-            locks.TryRemove(new KeyValuePair<string, object>(key, owner));
+            store._locks.TryRemove(new KeyValuePair<string, object>(conversation.Value, owner));
             return ValueTask.CompletedTask;
         }
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Dispatching;
 using Osvi.Bridge.Sessions;
@@ -7,7 +8,8 @@ namespace Osvi.Bridge.Storage;
 
 /// <summary>
 /// Chooses the Redis stores when <c>Redis:ConnectionString</c> is set and the in-memory ones
-/// otherwise, and registers one shared <see cref="IConnectionMultiplexer"/>.
+/// otherwise, and registers one shared <see cref="IConnectionMultiplexer"/>. Stores registered
+/// before this call are kept (TryAdd), so a host can supply its own.
 /// </summary>
 public static class StorageServiceCollectionExtensions
 {
@@ -30,13 +32,13 @@ public static class StorageServiceCollectionExtensions
                 config.AbortOnConnectFail = false;
                 return ConnectionMultiplexer.Connect(config);
             });
-            services.AddSingleton<ISessionStore, RedisSessionStore>();
-            services.AddSingleton<IDeduplicationStore, RedisDeduplicationStore>();
+            services.TryAddSingleton<ISessionStore, RedisSessionStore>();
+            services.TryAddSingleton<IDeduplicationStore, RedisDeduplicationStore>();
         }
         else
         {
-            services.AddSingleton<ISessionStore, InMemorySessionStore>();
-            services.AddSingleton<IDeduplicationStore, InMemoryDeduplicationStore>();
+            services.TryAddSingleton<ISessionStore, InMemorySessionStore>();
+            services.TryAddSingleton<IDeduplicationStore, InMemoryDeduplicationStore>();
         }
         return services;
     }

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Osvi.Bridge.IntegrationTests.Infrastructure;
 using Osvi.Bridge.Messaging;
+using Osvi.Bridge.Sessions;
 using StackExchange.Redis;
 
 namespace Osvi.Bridge.IntegrationTests.Core;
@@ -310,6 +311,52 @@ public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisSe
 
         Assert.Equal(["echo: speak"], channel.RepliesTo("omar"));
         Assert.Equal(2, channel.ProgressShown);
+    }
+
+    [Fact]
+    public async Task A_started_session_that_cannot_be_saved_still_answers_and_the_next_message_starts_afresh()
+    {
+        var settings = BridgeHost.BaseSettings(_osvi, redis);
+        var channel = new RecordingChannel();
+        var host = await BridgeHost.StartAsync(settings, s =>
+        {
+            s.AddSingleton<IReplySender>(channel);
+            s.AddSingleton<ISessionStore>(sp => new UnsavableSessions(ActivatorUtilities.CreateInstance<RedisSessionStore>(sp)));
+        });
+        _hosts.Add(host);
+
+        await SendAsync(host, RecordingChannel.Message("una", "one"));
+        await SendAsync(host, RecordingChannel.Message("una", "two"));
+
+        Assert.Equal(["Hi! I'm the test agent.", "echo: one", "Hi! I'm the test agent.", "echo: two"], channel.RepliesTo("una"));
+        Assert.Equal(2, _osvi.StartedSessions.Count);
+    }
+
+    /// <summary>A real Redis store whose new sessions are never saved, as when Redis refuses the write.</summary>
+    private sealed class UnsavableSessions(ISessionStore inner) : ISessionStore
+    {
+        public Task<string?> GetAsync(ConversationKey conversation, CancellationToken cancellationToken) => inner.GetAsync(conversation, cancellationToken);
+
+        public Task SetAsync(ConversationKey conversation, string sessionId, CancellationToken cancellationToken) => inner.SetAsync(conversation, sessionId, cancellationToken);
+
+        public Task<string?> RemoveAsync(ConversationKey conversation, CancellationToken cancellationToken) => inner.RemoveAsync(conversation, cancellationToken);
+
+        public async Task<SessionLockAttempt> TryLockAsync(ConversationKey conversation, TimeSpan ttl, CancellationToken cancellationToken)
+        {
+            var attempt = await inner.TryLockAsync(conversation, ttl, cancellationToken);
+            return attempt.Lock is { } held ? attempt with { Lock = new Unsavable(held) } : attempt;
+        }
+
+        private sealed class Unsavable(ISessionCreationLock held) : ISessionCreationLock
+        {
+            public async Task CommitAsync(string sessionId, CancellationToken cancellationToken)
+            {
+                await held.DisposeAsync();
+                throw new RedisServerException("READONLY You can't write against a read only replica.");
+            }
+
+            public ValueTask DisposeAsync() => held.DisposeAsync();
+        }
     }
 
     [Fact]
