@@ -15,7 +15,10 @@ internal static class TargetEvaluator
     public static IReadOnlyList<TargetResult> Evaluate(IReadOnlyList<ScenarioResult> results)
     {
         var targets = new List<TargetResult>();
-        foreach (var r in results.Where(r => r.Group == "a"))
+        // Judged on the steady-rate run. In the burst, every update is handed out at once, 100 per
+        // getUpdates, so a message's added latency is mostly its wait behind the burst's earlier
+        // messages: that run measures throughput (msg/s) and is reported, not judged here.
+        foreach (var r in results.Where(r => r.Group == "a" && r.Arrival == nameof(Arrival.Steady)))
         {
             targets.Add(new TargetResult("added latency p99", r.Id, Ms(r.AddedLatency.P99), $"≤ {AddedP99LimitMs} ms",
                 r.Failure is null && r.AddedLatency.Count > 0 && r.AddedLatency.P99 <= AddedP99LimitMs));
