@@ -2,8 +2,9 @@ using System.Globalization;
 
 namespace Osvi.Bridge.Benchmarks;
 
-/// <summary>The command line: <c>[--quick] [--scenario a|b|c|d]… [--output dir] [--bridge dir] [--rate n] [--keep-logs]</c>.</summary>
-internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenarios, string? Output, string? Bridge, double SteadyRate, bool KeepLogs)
+/// <summary>The command line: <c>[--quick] [--scenario a|b|c|d]… [--output dir] [--bridge dir] [--rate n] [--env KEY=VALUE]… [--keep-logs]</c>.</summary>
+internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenarios, string? Output, string? Bridge, double SteadyRate, bool KeepLogs,
+    IReadOnlyDictionary<string, string> BridgeEnvironment)
 {
     public const string Usage = """
         Osvi.Bridge load benchmark
@@ -14,6 +15,7 @@ internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenar
           --output <dir>       where latest.md and latest.json go (default bench/results)
           --bridge <dir>       use an already published bridge (contains Osvi.Bridge.dll) instead of publishing
           --rate <n>           messages per second of the steady-rate run of scenario a (default 500)
+          --env KEY=VALUE      one more environment variable for the bridge (repeat), e.g. a runtime knob to compare
           --keep-logs          keep the bridge logs and per-message timings (printed path) instead of deleting them
         """;
 
@@ -24,6 +26,7 @@ internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenar
         var scenarios = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         string? output = null, bridge = null;
         var rate = 500.0;
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Count; i++)
         {
             string Value() => i + 1 < args.Count ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -60,6 +63,15 @@ internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenar
                             throw new ArgumentException("--rate must be between 1 and 100000");
                         }
                         break;
+                    case "--env":
+                        var pair = Value();
+                        var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                        if (equals <= 0)
+                        {
+                            throw new ArgumentException($"--env needs KEY=VALUE, got {pair}");
+                        }
+                        environment[pair[..equals]] = pair[(equals + 1)..];
+                        break;
                     case "-h" or "--help":
                         error.WriteLine(Usage);
                         return null;
@@ -78,6 +90,6 @@ internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenar
         {
             scenarios.UnionWith(["a", "b", "c", "d"]);
         }
-        return new BenchmarkSettings(quick, scenarios, output, bridge, rate, keepLogs);
+        return new BenchmarkSettings(quick, scenarios, output, bridge, rate, keepLogs, environment);
     }
 }

@@ -82,7 +82,7 @@ internal static class ReportWriter
         if (report.Scenarios.Any(r => r.Group == "a" && r.Arrival == nameof(Arrival.Burst)))
         {
             md.AppendLine();
-            md.AppendLine("The added-latency target is judged on a-steady. In a-burst all the updates are there at once and leave the fake " +
+            md.AppendLine("The added-latency target is judged on a-steady (with several runs, on the median run). In a-burst all the updates are there at once and leave the fake " +
                           "getUpdates 100 at a time, so a message's added latency is mostly its wait behind earlier messages of the burst: " +
                           "that run measures throughput (msg/s).");
         }

@@ -52,6 +52,9 @@ internal sealed record ScenarioDefinition(
         return TimeSpan.FromSeconds(bound);
     }
 
+    /// <summary>How often the full run measures a-steady.</summary>
+    public const int SteadyRuns = 3;
+
     public static IReadOnlyList<ScenarioDefinition> All(bool quick, double steadyRate)
     {
         var a = quick ? 200 : 1000;
@@ -62,7 +65,10 @@ internal sealed record ScenarioDefinition(
         return
         [
             new("a-burst", "a", "pure overhead, throughput", a, 5, TimeSpan.Zero, 256, Arrival.Burst, 0, [a * 5], TimeSpan.Zero),
-            new("a-steady", "a", "pure overhead, latency", a, 5, TimeSpan.Zero, 256, Arrival.Steady, steadyRate, [a * 5], TimeSpan.Zero),
+            // Three runs, each with a fresh bridge: one run's p99 is its 50th-worst message, at the mercy of
+            // a noisy neighbour on a shared machine. The target is judged on the median run; all are listed.
+            .. Enumerable.Range(1, quick ? 1 : SteadyRuns).Select(run =>
+                new ScenarioDefinition(quick ? "a-steady" : $"a-steady#{run}", "a", "pure overhead, latency", a, 5, TimeSpan.Zero, 256, Arrival.Steady, steadyRate, [a * 5], TimeSpan.Zero)),
             new("b", "b", "concurrency", b, 1, TimeSpan.FromSeconds(1), 256, Arrival.Burst, 0, [b], TimeSpan.Zero),
             new("c", "c", "ordering", cN, cM, TimeSpan.FromMilliseconds(200), 256, Arrival.Burst, 0, [cN * cM], TimeSpan.Zero),
             new("d", "d", "memory of idle conversations", d, 1, TimeSpan.Zero, 256, Arrival.Burst, 0, [d / 2, d], idle),

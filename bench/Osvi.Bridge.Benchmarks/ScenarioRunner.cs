@@ -8,7 +8,8 @@ namespace Osvi.Bridge.Benchmarks;
 /// waits for /readyz, feeds the updates phase by phase, waits for every reply, and measures from
 /// outside the bridge. Everything it started is stopped when it returns or throws.
 /// </summary>
-internal sealed class ScenarioRunner(string bridgeDirectory, string workDirectory, PacingLimits pacing, TextWriter progress)
+internal sealed class ScenarioRunner(string bridgeDirectory, string workDirectory, PacingLimits pacing,
+    IReadOnlyDictionary<string, string> extraEnvironment, TextWriter progress)
 {
     private static readonly TimeSpan ReadyLimit = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(500);
@@ -112,7 +113,17 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             commands, cpu.Use(ledger.Total), memory, failure) with { ReadySeconds = Math.Round(ready.TotalSeconds, 2), BridgeGc = gc };
     }
 
-    private Dictionary<string, string> Environment(ScenarioDefinition scenario, RedisProcess redis, FakeOsviApi osvi, FakeTelegramApi telegram) => new()
+    private Dictionary<string, string> Environment(ScenarioDefinition scenario, RedisProcess redis, FakeOsviApi osvi, FakeTelegramApi telegram)
+    {
+        var environment = BaseEnvironment(scenario, redis, osvi, telegram);
+        foreach (var (key, value) in extraEnvironment)
+        {
+            environment[key] = value;
+        }
+        return environment;
+    }
+
+    private Dictionary<string, string> BaseEnvironment(ScenarioDefinition scenario, RedisProcess redis, FakeOsviApi osvi, FakeTelegramApi telegram) => new()
     {
         ["Osvi__BaseUrl"] = osvi.BaseUrl,
         ["Osvi__ApiToken"] = FakeOsviApi.Token,

@@ -18,10 +18,15 @@ internal static class TargetEvaluator
         // Judged on the steady-rate run. In the burst, every update is handed out at once, 100 per
         // getUpdates, so a message's added latency is mostly its wait behind the burst's earlier
         // messages: that run measures throughput (msg/s) and is reported, not judged here.
-        foreach (var r in results.Where(r => r.Group == "a" && r.Arrival == nameof(Arrival.Steady)))
+        // With several steady runs, the median run is judged and every run's p99 is shown beside it.
+        var steady = results.Where(r => r.Group == "a" && r.Arrival == nameof(Arrival.Steady)).OrderBy(r => r.AddedLatency.P99).ToList();
+        if (steady.Count > 0)
         {
-            targets.Add(new TargetResult("added latency p99", r.Id, Ms(r.AddedLatency.P99), $"≤ {AddedP99LimitMs} ms",
-                r.Failure is null && r.AddedLatency.Count > 0 && r.AddedLatency.P99 <= AddedP99LimitMs));
+            var median = steady[(steady.Count - 1) / 2];
+            var measured = steady.Count == 1 ? Ms(median.AddedLatency.P99)
+                : F($"{median.AddedLatency.P99:0.00} ms (median of {steady.Count} runs: ") + string.Join(" / ", steady.Select(r => F($"{r.AddedLatency.P99:0.00}"))) + ")";
+            targets.Add(new TargetResult("added latency p99", steady.Count == 1 ? median.Id : "a-steady", measured, $"≤ {AddedP99LimitMs} ms",
+                steady.All(r => r.Failure is null && r.AddedLatency.Count > 0) && median.AddedLatency.P99 <= AddedP99LimitMs));
         }
         foreach (var r in results.Where(r => r.Group is "b" or "c"))
         {

@@ -43,7 +43,13 @@ public static class BridgeApp
         var app = builder.Build();
         ValidateConfiguration(app.Services, requireChannel: true);
 
-        app.MapGet("/healthz", () => Results.Text("ok"));
+        // Plain RequestDelegates throughout: minimal-API parameter binding compiles expression trees
+        // (System.Linq.Expressions and its generated code stay resident: bench/README.md, memory).
+        app.MapGet("/healthz", static context =>
+        {
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            return context.Response.WriteAsync("ok", context.RequestAborted);
+        });
         app.MapHealthChecks("/readyz", new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains("ready"),

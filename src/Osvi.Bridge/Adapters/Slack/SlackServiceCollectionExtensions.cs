@@ -55,7 +55,12 @@ public static class SlackServiceCollectionExtensions
         // Registered only in Events API mode: in Socket Mode there is no public endpoint to attack.
         if (endpoints.ServiceProvider.GetService<SlackEventsEndpoint>() is not null)
         {
-            endpoints.MapPost(SlackEventsEndpoint.Path, (HttpContext context, SlackEventsEndpoint endpoint) => endpoint.HandleAsync(context));
+            // A plain RequestDelegate: minimal-API parameter binding would compile expression trees at start-up.
+            endpoints.MapPost(SlackEventsEndpoint.Path, static async context =>
+            {
+                var result = await context.RequestServices.GetRequiredService<SlackEventsEndpoint>().HandleAsync(context);
+                await result.ExecuteAsync(context);
+            });
         }
         return endpoints;
     }

@@ -84,7 +84,14 @@ public static class TelegramServiceCollectionExtensions
         {
             return endpoints;
         }
-        endpoints.MapPost(WebhookPath, ReceiveWebhookAsync);
+        // A plain RequestDelegate: minimal-API parameter binding would compile expression trees at start-up.
+        endpoints.MapPost(WebhookPath, static async context =>
+        {
+            var services = context.RequestServices;
+            var result = await ReceiveWebhookAsync(context, services.GetRequiredService<TelegramUpdateIngress>(),
+                services.GetRequiredService<TelegramBotIdentityProvider>(), services.GetRequiredService<IOptions<TelegramOptions>>());
+            await result.ExecuteAsync(context);
+        });
         return endpoints;
     }
 
