@@ -48,6 +48,17 @@ internal sealed record ScenarioResult(
     /// <summary>From the bridge process's start to its first <c>/readyz</c> 200.</summary>
     public double ReadySeconds { get; init; }
 
+    /// <summary><see cref="MachineSpeed.SortMs"/> just before measuring: higher means the shared machine was slower.</summary>
+    public double MachineSortMs { get; init; }
+
+    /// <summary>Times the benchmark's own 1 ms sleeper woke ≥ 3 ms late while measuring (<see cref="StallMonitor"/>), and their total.</summary>
+    public int MachineStalls { get; init; }
+
+    public double MachineStallMs { get; init; }
+
+    /// <summary>Added latency of the messages whose t0..t3 overlapped no machine stall: a diagnostic, never judged.</summary>
+    public LatencyReport AddedOutsideStalls { get; init; } = LatencyReport.Empty;
+
     /// <summary>The bridge's garbage collections while measured, from its own /metrics.</summary>
     public GcTotals BridgeGc { get; init; } = new(0, 0, 0, 0);
 }

@@ -45,6 +45,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         await WarmUpAsync(steadyWarmUp, bridge, cancellationToken);
         await warmUpFeed;
         await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        var machineSpeed = MachineSpeed.SortMs();
         osvi.Ledger = ledger;
         osvi.Latency = scenario.AgentLatency;
         telegram.Begin(ledger);
@@ -58,6 +59,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         var wall = TimeSpan.Zero;
         var ideal = TimeSpan.Zero;
         var driveStart = Stopwatch.GetTimestamp();
+        using var stallMonitor = new StallMonitor();
         var gcBefore = GcTotals.Parse(await bridge.MetricsAsync(cancellationToken));
         string? failure = null;
         var previous = 0;
@@ -102,6 +104,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             previous = end;
         }
         var steadyKb = rss.MedianSinceKb(driveStart);
+        var stalls = stallMonitor.Stalls;
         // Scenario d induces full collections itself before its memory readings; they are counted too.
         var gc = GcTotals.Parse(await bridge.MetricsAsync(cancellationToken)) - gcBefore;
 
@@ -110,7 +113,16 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         // Minus one: our own INFO.
         var commands = await redis.TotalCommandsAsync(cancellationToken) - commandsBefore - 1;
         return Summarize(scenario, ledger, osvi, telegram, before, bridge, logStart, wall, ideal, Mb(baselineKb), Mb(steadyKb), Mb(rss.PeakKb), Mb(rss.PeakAnonKb),
-            commands, cpu.Use(ledger.Total), memory, failure) with { ReadySeconds = Math.Round(ready.TotalSeconds, 2), BridgeGc = gc };
+            commands, cpu.Use(ledger.Total), memory, failure) with
+            {
+                ReadySeconds = Math.Round(ready.TotalSeconds, 2),
+                BridgeGc = gc,
+                MachineSortMs = machineSpeed,
+                MachineStalls = stalls.Count,
+                MachineStallMs = Math.Round(stalls.Sum(s => Stopwatch.GetElapsedTime(s.Start, s.End).TotalMilliseconds), 1),
+                AddedOutsideStalls = LatencyReport.Of(Enumerable.Range(0, ledger.Total).Select(ledger.TimesOf)
+                    .Where(t => t.Complete && !stalls.Any(s => s.Start < t.Delivered && s.End > t.HandedOut)).Select(t => t.Added)),
+            };
     }
 
     private Dictionary<string, string> Environment(ScenarioDefinition scenario, RedisProcess redis, FakeOsviApi osvi, FakeTelegramApi telegram)
