@@ -32,9 +32,17 @@ internal sealed class BridgeProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static BridgeProcess Start(string bridgeDirectory, IReadOnlyDictionary<string, string> environment, string logPath)
+    /// <summary>
+    /// Starts the published bridge in <paramref name="bridgeDirectory"/>, or, with <paramref name="floor"/>,
+    /// this benchmark's own <see cref="FloorRelay"/> in its place.
+    /// </summary>
+    public static BridgeProcess Start(string bridgeDirectory, IReadOnlyDictionary<string, string> environment, string logPath, bool floor = false)
     {
-        var dll = Path.Combine(bridgeDirectory, "Osvi.Bridge.dll");
+        var dll = floor ? typeof(FloorRelay).Assembly.Location : Path.Combine(bridgeDirectory, "Osvi.Bridge.dll");
+        if (floor)
+        {
+            bridgeDirectory = Path.GetDirectoryName(dll)!;
+        }
         if (!File.Exists(dll))
         {
             throw new InvalidOperationException($"{dll} is missing: publish the bridge or pass --bridge <dir>");
@@ -47,9 +55,10 @@ internal sealed class BridgeProcess : IAsyncDisposable
             WorkingDirectory = bridgeDirectory,
         };
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("exec dotnet \"$0\" >\"$1\" 2>&1 </dev/null");
+        start.ArgumentList.Add("exec dotnet \"$0\" $2 >\"$1\" 2>&1 </dev/null");
         start.ArgumentList.Add(dll);
         start.ArgumentList.Add(logPath);
+        start.ArgumentList.Add(floor ? FloorRelay.Argument : "");
         foreach (var key in start.Environment.Keys.Where(k => InheritedPrefixesToDrop.Any(p => k.StartsWith(p, StringComparison.Ordinal))).ToList())
         {
             start.Environment.Remove(key);

@@ -5,6 +5,11 @@ using Osvi.Bridge.Benchmarks;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
+if (args is [FloorRelay.Argument])
+{
+    return await FloorRelay.RunAsync();
+}
+
 var settings = BenchmarkSettings.Parse(args, Console.Error);
 if (settings is null)
 {

@@ -79,6 +79,14 @@ internal static class ReportWriter
         {
             Line(md, $"| {t.Target} | {t.Scenario} | {t.Measured} | {t.Limit} | {(t.Passed ? "PASS" : "**FAIL**")} |");
         }
+        if (report.Scenarios.FirstOrDefault(r => r.Floor) is { } floor)
+        {
+            md.AppendLine();
+            Line(md, $"{floor.Id} is the harness's floor, not the bridge: a minimal relay (the benchmark itself, `--floor-relay`) in the bridge's place, " +
+                     "as its own process, fed by the same fakes at the same rate: long-poll, forward to OSVI, post the answer; no Redis, sessions, " +
+                     $"formatting, pacing or logs. Its added latency (p50 {floor.AddedLatency.P50:0.00}, p99 {floor.AddedLatency.P99:0.00} ms) is what " +
+                     "the two shared cores and the loopback HTTP hops cost any relay at that moment; it is not judged.");
+        }
         if (report.Scenarios.Any(r => r.Group == "a" && r.Arrival == nameof(Arrival.Burst)))
         {
             md.AppendLine();

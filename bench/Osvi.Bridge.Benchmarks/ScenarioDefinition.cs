@@ -29,6 +29,9 @@ internal sealed record ScenarioDefinition(
     IReadOnlyList<int> PhaseEnds,
     TimeSpan IdleAfterPhase)
 {
+    /// <summary>Runs <see cref="FloorRelay"/> in the bridge's place: the harness's own floor, never judged.</summary>
+    public bool Floor { get; init; }
+
     public int Messages => Conversations * MessagesPerConversation;
 
     /// <summary>The wall time if the bridge added nothing, for the messages of [<paramref name="from"/>, <paramref name="to"/>).</summary>
@@ -69,6 +72,7 @@ internal sealed record ScenarioDefinition(
             // a noisy neighbour on a shared machine. The target is judged on the median run; all are listed.
             .. Enumerable.Range(1, quick ? 1 : SteadyRuns).Select(run =>
                 new ScenarioDefinition(quick ? "a-steady" : $"a-steady#{run}", "a", "pure overhead, latency", a, 5, TimeSpan.Zero, 256, Arrival.Steady, steadyRate, [a * 5], TimeSpan.Zero)),
+            new("a-floor", "a", "harness floor: a minimal relay in the bridge's place", a, 5, TimeSpan.Zero, 256, Arrival.Steady, steadyRate, [a * 5], TimeSpan.Zero) { Floor = true },
             new("b", "b", "concurrency", b, 1, TimeSpan.FromSeconds(1), 256, Arrival.Burst, 0, [b], TimeSpan.Zero),
             new("c", "c", "ordering", cN, cM, TimeSpan.FromMilliseconds(200), 256, Arrival.Burst, 0, [cN * cM], TimeSpan.Zero),
             new("d", "d", "memory of idle conversations", d, 1, TimeSpan.Zero, 256, Arrival.Burst, 0, [d / 2, d], idle),

@@ -45,6 +45,9 @@ internal sealed record ScenarioResult(
     IReadOnlyList<string> BridgeLogProblems,
     string? Failure)
 {
+    /// <summary>The run had <see cref="FloorRelay"/> in the bridge's place.</summary>
+    public bool Floor { get; init; }
+
     /// <summary>From the bridge process's start to its first <c>/readyz</c> 200.</summary>
     public double ReadySeconds { get; init; }
 

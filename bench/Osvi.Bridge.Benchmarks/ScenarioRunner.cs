@@ -31,7 +31,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         await using var osvi = await FakeOsviApi.StartAsync(warmUp, TimeSpan.Zero, cancellationToken);
         await using var telegram = await FakeTelegramApi.StartAsync(warmUp, cancellationToken);
         var logPath = Path.Combine(workDirectory, $"bridge-{scenario.Id}.log");
-        await using var bridge = BridgeProcess.Start(bridgeDirectory, Environment(scenario, redis, osvi, telegram), logPath);
+        await using var bridge = BridgeProcess.Start(bridgeDirectory, Environment(scenario, redis, osvi, telegram), logPath, scenario.Floor);
         await using var rss = new RssSampler(bridge.Pid);
         var ready = await bridge.WaitReadyAsync(ReadyLimit, cancellationToken);
 
@@ -115,6 +115,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         return Summarize(scenario, ledger, osvi, telegram, before, bridge, logStart, wall, ideal, Mb(baselineKb), Mb(steadyKb), Mb(rss.PeakKb), Mb(rss.PeakAnonKb),
             commands, cpu.Use(ledger.Total), memory, failure) with
             {
+                Floor = scenario.Floor,
                 ReadySeconds = Math.Round(ready.TotalSeconds, 2),
                 BridgeGc = gc,
                 MachineSortMs = machineSpeed,

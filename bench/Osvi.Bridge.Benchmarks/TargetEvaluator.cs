@@ -12,8 +12,10 @@ internal static class TargetEvaluator
     /// <summary>Growth of idle RSS per 1,000 more conversations that still counts as "not growing".</summary>
     public const double IdleGrowthLimitMbPer1000 = 1.0;
 
-    public static IReadOnlyList<TargetResult> Evaluate(IReadOnlyList<ScenarioResult> results)
+    public static IReadOnlyList<TargetResult> Evaluate(IReadOnlyList<ScenarioResult> all)
     {
+        // The floor relay is not the bridge: it is shown for comparison and never judged.
+        var results = all.Where(r => !r.Floor).ToList();
         var targets = new List<TargetResult>();
         // Judged on the steady-rate run. In the burst, every update is handed out at once, 100 per
         // getUpdates, so a message's added latency is mostly its wait behind the burst's earlier
