@@ -43,8 +43,8 @@ internal static class ReportWriter
                       "In burst scenarios t1 − t0 also holds the wait for a free worker and for the conversation's earlier messages; " +
                       "turnaround (below) is the ordering cost alone: reply k at Telegram (or message k+1 handed out, if later) → agent asked about k+1.");
         md.AppendLine();
-        md.AppendLine("| scenario | inbound t1−t0 p50 / p99 ms | outbound t3−t2 p50 / p99 ms | added p50 / p99 ms: first message (starts a session) · later messages | end to end p50 / p99 / max ms | turnaround p50 / p99 ms | CPU ms/msg bridge / redis / driver | CPU % of machine bridge / redis / driver | bridge GCs gen0 / 1 / 2, paused ms | start → ready s | machine check ms (sort 1M ints; lower = faster) | machine stalls ≥ 3 ms: count, total ms | added p99 ms of messages clear of stalls (count) | sessions | agent calls | peak agent concurrency | getUpdates | typing | bridge warn / error logs |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("| scenario | inbound t1−t0 p50 / p99 ms | outbound t3−t2 p50 / p99 ms | added p50 / p99 ms: first message (starts a session) · later messages | end to end p50 / p99 / max ms | turnaround p50 / p99 ms | CPU ms/msg bridge / redis / driver | CPU % of machine bridge / redis / driver | bridge context switches / msg | bridge GCs gen0 / 1 / 2, paused ms | start → ready s | machine check ms (sort 1M ints; lower = faster) | machine stalls ≥ 3 ms: count, total ms | added p99 ms of messages clear of stalls (count) | sessions | agent calls | peak agent concurrency | getUpdates | typing | bridge warn / error logs |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in report.Scenarios)
         {
             Line(md, $"| {r.Id} | {r.AddedInbound.P50:0.00} / {r.AddedInbound.P99:0.00} | {r.AddedOutbound.P50:0.00} / {r.AddedOutbound.P99:0.00} " +
@@ -53,7 +53,7 @@ internal static class ReportWriter
                      $"| {(r.Turnaround.Count == 0 ? "n/a" : $"{r.Turnaround.P50:0.00} / {r.Turnaround.P99:0.00}")} " +
                      $"| {r.Cpu.BridgeMsPerMessage:0.00} / {r.Cpu.RedisMsPerMessage:0.00} / {r.Cpu.DriverMsPerMessage:0.00} " +
                      $"| {r.Cpu.BridgePercent:0} / {r.Cpu.RedisPercent:0} / {r.Cpu.DriverPercent:0} " +
-                     $"| {r.BridgeGc.Gen0} / {r.BridgeGc.Gen1} / {r.BridgeGc.Gen2}, {r.BridgeGc.PauseMs:0.0} | {r.ReadySeconds:0.00} | {r.MachineSortMs:0.0} | {r.MachineStalls}, {r.MachineStallMs:0} | {r.AddedOutsideStalls.P99:0.00} ({r.AddedOutsideStalls.Count}) | {r.SessionsStarted} | {r.AgentCalls} | {r.PeakAgentConcurrency} " +
+                     $"| {r.ContextSwitchesPerMessage:0.0} | {r.BridgeGc.Gen0} / {r.BridgeGc.Gen1} / {r.BridgeGc.Gen2}, {r.BridgeGc.PauseMs:0.0} | {r.ReadySeconds:0.00} | {r.MachineSortMs:0.0} | {r.MachineStalls}, {r.MachineStallMs:0} | {r.AddedOutsideStalls.P99:0.00} ({r.AddedOutsideStalls.Count}) | {r.SessionsStarted} | {r.AgentCalls} | {r.PeakAgentConcurrency} " +
                      $"| {r.GetUpdatesCalls} | {r.ChatActionCalls} | {r.BridgeWarningLogs} / {r.BridgeErrorLogs} |");
         }
         var memory = report.Scenarios.Where(r => r.Memory.Count > 0).ToList();

@@ -45,6 +45,9 @@ internal sealed record ScenarioResult(
     IReadOnlyList<string> BridgeLogProblems,
     string? Failure)
 {
+    /// <summary>The bridge's context switches per message while measured (idle spells of scenario d included).</summary>
+    public double ContextSwitchesPerMessage { get; init; }
+
     /// <summary>The run had <see cref="FloorRelay"/> in the bridge's place.</summary>
     public bool Floor { get; init; }
 

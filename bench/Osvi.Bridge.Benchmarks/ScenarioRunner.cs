@@ -59,6 +59,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         var wall = TimeSpan.Zero;
         var ideal = TimeSpan.Zero;
         var driveStart = Stopwatch.GetTimestamp();
+        var switchesBefore = ContextSwitches.Of(bridge.Pid);
         using var stallMonitor = new StallMonitor();
         var gcBefore = GcTotals.Parse(await bridge.MetricsAsync(cancellationToken));
         string? failure = null;
@@ -104,6 +105,8 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             previous = end;
         }
         var steadyKb = rss.MedianSinceKb(driveStart);
+        // Threads that ended meanwhile take their counts with them: a lower bound, close enough here.
+        var switches = ContextSwitches.Of(bridge.Pid) - switchesBefore;
         var stalls = stallMonitor.Stalls;
         // Scenario d induces full collections itself before its memory readings; they are counted too.
         var gc = GcTotals.Parse(await bridge.MetricsAsync(cancellationToken)) - gcBefore;
@@ -116,6 +119,7 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
             commands, cpu.Use(ledger.Total), memory, failure) with
             {
                 Floor = scenario.Floor,
+                ContextSwitchesPerMessage = Math.Round(Math.Max(0, switches) / (double)ledger.Total, 1),
                 ReadySeconds = Math.Round(ready.TotalSeconds, 2),
                 BridgeGc = gc,
                 MachineSortMs = machineSpeed,
