@@ -53,7 +53,7 @@ internal static class ReportWriter
                      $"| {(r.Turnaround.Count == 0 ? "n/a" : $"{r.Turnaround.P50:0.00} / {r.Turnaround.P99:0.00}")} " +
                      $"| {r.Cpu.BridgeMsPerMessage:0.00} / {r.Cpu.RedisMsPerMessage:0.00} / {r.Cpu.DriverMsPerMessage:0.00} " +
                      $"| {r.Cpu.BridgePercent:0} / {r.Cpu.RedisPercent:0} / {r.Cpu.DriverPercent:0} " +
-                     $"| {r.ContextSwitchesPerMessage:0.0} | {r.BridgeGc.Gen0} / {r.BridgeGc.Gen1} / {r.BridgeGc.Gen2}, {r.BridgeGc.PauseMs:0.0} | {r.ReadySeconds:0.00} | {r.MachineSortMs:0.0} | {r.MachineStalls}, {r.MachineStallMs:0} | {r.AddedOutsideStalls.P99:0.00} ({r.AddedOutsideStalls.Count}) | {r.SessionsStarted} | {r.AgentCalls} | {r.PeakAgentConcurrency} " +
+                     $"| {r.ContextSwitchesPerMessage:0.0} | {r.BridgeGc.Gen0} / {r.BridgeGc.Gen1} / {r.BridgeGc.Gen2}, {r.BridgeGc.PauseMs:0.0} | {r.ReadySeconds:0.00} | {r.MachineSortMs:0.0} | {r.MachineStalls}, {r.MachineStallMs:0} | {(r.AddedOutsideStalls.Count == 0 ? "n/a" : F($"{r.AddedOutsideStalls.P99:0.00} ({r.AddedOutsideStalls.Count})"))} | {r.SessionsStarted} | {r.AgentCalls} | {r.PeakAgentConcurrency} " +
                      $"| {r.GetUpdatesCalls} | {r.ChatActionCalls} | {r.BridgeWarningLogs} / {r.BridgeErrorLogs} |");
         }
         var memory = report.Scenarios.Where(r => r.Memory.Count > 0).ToList();
@@ -118,6 +118,8 @@ internal static class ReportWriter
         await File.WriteAllTextAsync(Path.Combine(directory, "latest.md"), "# Osvi.Bridge load benchmark\n\n" + Markdown(report), cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(directory, "latest.json"), JsonSerializer.Serialize(report, Json), cancellationToken);
     }
+
+    private static string F(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The process runs with the invariant culture (see Program), so numbers print with a dot.</summary>
     private static void Line(StringBuilder md, string text) => md.AppendLine(text);
