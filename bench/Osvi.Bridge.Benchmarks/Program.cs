@@ -42,7 +42,7 @@ try
     var machine = MachineInfo.Current();
     var pacing = PacingLimits.Benchmark;
     Console.WriteLine($"Machine: {machine}");
-    var runner = new ScenarioRunner(bridge, work, pacing, settings.BridgeEnvironment, Console.Out);
+    var runner = new ScenarioRunner(bridge, work, pacing, settings.BridgeEnvironment, settings.Quick, Console.Out);
     var results = new List<ScenarioResult>();
     foreach (var scenario in ScenarioDefinition.All(settings.Quick, settings.SteadyRate).Where(s => settings.Scenarios.Contains(s.Group)))
     {

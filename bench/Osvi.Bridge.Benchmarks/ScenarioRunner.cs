@@ -9,7 +9,7 @@ namespace Osvi.Bridge.Benchmarks;
 /// outside the bridge. Everything it started is stopped when it returns or throws.
 /// </summary>
 internal sealed class ScenarioRunner(string bridgeDirectory, string workDirectory, PacingLimits pacing,
-    IReadOnlyDictionary<string, string> extraEnvironment, TextWriter progress)
+    IReadOnlyDictionary<string, string> extraEnvironment, bool quick, TextWriter progress)
 {
     private static readonly TimeSpan ReadyLimit = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan Grace = TimeSpan.FromMilliseconds(500);
@@ -20,13 +20,15 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
     /// both arrival modes (big and small getUpdates batches) are compiled and tiered up before measuring.
     /// </summary>
     private const int WarmUpChats = 500;
+    private const int QuickWarmUpChats = 150;
     private const int WarmUpMessages = 2;
     private const double WarmUpRate = 500;
 
     public async Task<ScenarioResult> RunAsync(ScenarioDefinition scenario, CancellationToken cancellationToken)
     {
         var ledger = new MessageLedger(scenario.Conversations, scenario.MessagesPerConversation);
-        var warmUp = new MessageLedger(WarmUpChats, WarmUpMessages, MessageLedger.WarmUpUsers);
+        var warmUpChats = quick ? QuickWarmUpChats : WarmUpChats;
+        var warmUp = new MessageLedger(warmUpChats, WarmUpMessages, MessageLedger.WarmUpUsers);
         await using var redis = await RedisProcess.StartAsync(cancellationToken);
         await using var osvi = await FakeOsviApi.StartAsync(warmUp, TimeSpan.Zero, cancellationToken);
         await using var telegram = await FakeTelegramApi.StartAsync(warmUp, cancellationToken);
@@ -38,13 +40,13 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         // Warm-up: a long-running worker has its code JIT-compiled (tiered up) and its connections open.
         telegram.Release(warmUp.Total);
         await WarmUpAsync(warmUp, bridge, cancellationToken);
-        var steadyWarmUp = new MessageLedger(WarmUpChats, WarmUpMessages, MessageLedger.WarmUpUsers + WarmUpChats);
+        var steadyWarmUp = new MessageLedger(warmUpChats, WarmUpMessages, MessageLedger.WarmUpUsers + WarmUpChats);
         osvi.Ledger = steadyWarmUp;
         telegram.Begin(steadyWarmUp);
         var warmUpFeed = FeedSteadilyAsync(telegram, 0, steadyWarmUp.Total, WarmUpRate, cancellationToken);
         await WarmUpAsync(steadyWarmUp, bridge, cancellationToken);
         await warmUpFeed;
-        await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+        await Task.Delay(quick ? TimeSpan.FromMilliseconds(300) : TimeSpan.FromSeconds(1), cancellationToken);
         var machineSpeed = MachineSpeed.SortMs();
         osvi.Ledger = ledger;
         osvi.Latency = scenario.AgentLatency;
