@@ -75,6 +75,7 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
             // Issued together, the marks share round trips (StackExchange.Redis pipelines them) and
             // are applied in call order, so a repeat within one batch is still seen as a duplicate.
             marks = messages.Select(m => _deduplication.TryMarkAsync(m.Platform, m.MessageId, cancellationToken)).ToArray();
+            var prepared = Prepare(messages);
             await Task.WhenAll(marks);
             for (; settled < messages.Count; settled++)
             {
@@ -88,7 +89,7 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
                     continue;
                 }
                 await _capacity.WaitAsync(cancellationToken);
-                var work = new Work(message, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                var work = new Work(message, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), prepared[settled]);
                 Enqueue(work);
                 _metrics.Received(message.Platform);
                 receipts[settled] = new InboxReceipt(InboxOutcome.Accepted, work.Done.Task);
@@ -109,6 +110,26 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
             }
             throw;
         }
+    }
+
+    /// <summary>
+    /// Lets the handler start its reads for messages whose conversation has nothing queued or running
+    /// (and only the first of a conversation within the batch): for those, nothing can change the
+    /// conversation's state before the message is handled, so what is read now is still current then.
+    /// </summary>
+    private object?[] Prepare(IReadOnlyList<InboundMessage> messages)
+    {
+        var prepared = new object?[messages.Count];
+        HashSet<string>? seen = messages.Count > 1 ? new(StringComparer.Ordinal) : null;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var key = messages[i].Conversation.Value;
+            if (!_conversations.ContainsKey(key) && (seen is null || seen.Add(key)))
+            {
+                prepared[i] = _handler.Prepare(messages[i]);
+            }
+        }
+        return prepared;
     }
 
     private async Task UnmarkQuietlyAsync(InboundMessage message)
@@ -206,7 +227,7 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
                 }
                 else
                 {
-                    await _handler.HandleAsync(work.Message, _abort.Token);
+                    await _handler.HandleAsync(work.Message, work.Prepared, _abort.Token);
                 }
             }
             catch (OperationCanceledException) when (_abort.IsCancellationRequested)
@@ -250,7 +271,7 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
         }
     }
 
-    private sealed record Work(InboundMessage Message, TaskCompletionSource Done);
+    private sealed record Work(InboundMessage Message, TaskCompletionSource Done, object? Prepared);
 
     private sealed class Conversation(string key)
     {

@@ -34,7 +34,19 @@ public sealed partial class MessageRelay : IMessageHandler
         _logger = logger;
     }
 
-    public async Task HandleAsync(InboundMessage message, CancellationToken cancellationToken)
+    /// <summary>For a plain text message, starts reading its conversation's session while the message is being accepted.</summary>
+    public object? Prepare(InboundMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return string.IsNullOrWhiteSpace(message.Text) || BridgeCommandParser.Parse(message.Text) != BridgeCommand.None
+            || !_senders.ContainsKey(message.Platform)
+            ? null
+            : _sessions.PrefetchAsync(message.Conversation);
+    }
+
+    public Task HandleAsync(InboundMessage message, CancellationToken cancellationToken) => HandleAsync(message, null, cancellationToken);
+
+    public async Task HandleAsync(InboundMessage message, object? prepared, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         var started = _time.GetTimestamp();
@@ -63,7 +75,7 @@ public sealed partial class MessageRelay : IMessageHandler
                 BridgeCommand.Start => await StartAsync(message, sender, state, cancellationToken),
                 BridgeCommand.Reset => await ResetAsync(message, sender, cancellationToken),
                 BridgeCommand.Help => await SendAsync(sender, message.ReplyTarget, _options.HelpMessage, "help", cancellationToken),
-                _ => await AnswerAsync(message, sender, state, cancellationToken),
+                _ => await AnswerAsync(message, sender, state, prepared as Task<string?>, cancellationToken),
             };
         }
         catch (ReplyDeliveryException ex)
@@ -90,7 +102,8 @@ public sealed partial class MessageRelay : IMessageHandler
         }
     }
 
-    private async Task<string> AnswerAsync(InboundMessage message, IReplySender sender, HandlingState state, CancellationToken cancellationToken)
+    private async Task<string> AnswerAsync(InboundMessage message, IReplySender sender, HandlingState state, Task<string?>? prefetched,
+        CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(message.Text))
         {
@@ -101,7 +114,7 @@ public sealed partial class MessageRelay : IMessageHandler
         ResolvedSession? started = null;
         try
         {
-            var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, cancellationToken);
+            var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, prefetched, cancellationToken);
             started = session;
             state.SessionId = session.SessionId;
             using var sessionScope = _logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = session.SessionId });

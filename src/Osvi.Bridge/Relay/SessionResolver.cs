@@ -33,11 +33,19 @@ public sealed partial class SessionResolver(
     // Longer than one full OSVI call, so a lock outlives its holder's work but not a crashed holder by much.
     private readonly TimeSpan _lockTtl = osviOptions.Value.TotalTimeout + TimeSpan.FromSeconds(10);
 
-    public async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken)
+    /// <summary>Starts reading the conversation's session (refreshing its idle expiry) ahead of <see cref="GetOrCreateAsync(ConversationKey, string?, Task{string?}?, CancellationToken)"/>.</summary>
+    public Task<string?> PrefetchAsync(ConversationKey conversation) => store.GetAsync(conversation, CancellationToken.None);
+
+    public Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken) =>
+        GetOrCreateAsync(conversation, personName, null, cancellationToken);
+
+    /// <summary>As above, starting from a <see cref="PrefetchAsync"/> read when there is one.</summary>
+    public async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, Task<string?>? prefetched, CancellationToken cancellationToken)
     {
         while (true)
         {
-            var existing = await store.GetAsync(conversation, cancellationToken);
+            var existing = prefetched is not null ? await prefetched : await store.GetAsync(conversation, cancellationToken);
+            prefetched = null;
             if (existing is not null)
             {
                 return new ResolvedSession(existing, false, null);

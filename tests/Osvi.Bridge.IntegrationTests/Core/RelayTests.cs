@@ -394,6 +394,40 @@ public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisSe
     }
 
     [Fact]
+    public async Task A_message_behind_a_reset_in_the_same_batch_goes_to_the_new_session()
+    {
+        var (host, channel) = await StartBridgeAsync();
+        await SendAsync(host, RecordingChannel.Message("sol", "one"));
+        var first = _osvi.StartedSessions.Single().Id;
+
+        // The session read made while accepting must not carry the old session past the reset.
+        var receipts = await host.Inbox.AcceptManyAsync(
+            [RecordingChannel.Message("sol", "/reset"), RecordingChannel.Message("sol", "two")], CancellationToken.None);
+        await Task.WhenAll(receipts.Select(r => r.Completion)).WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal([first], _osvi.ClosedSessions);
+        var second = Assert.Single(_osvi.StartedSessions, s => s.Id != first).Id;
+        Assert.Equal(second, _osvi.Messages.Single(m => m.Text == "two").SessionId);
+        Assert.Equal(["Hi! I'm the test agent.", "echo: one", "Started a new conversation. What can I help you with?", "Hi! I'm the test agent.", "echo: two"],
+            channel.RepliesTo("sol"));
+    }
+
+    [Fact]
+    public async Task A_message_accepted_while_its_conversation_is_busy_uses_the_session_its_predecessor_started()
+    {
+        var (host, channel) = await StartBridgeAsync();
+        _osvi.SessionLatency = TimeSpan.FromMilliseconds(200);
+
+        var one = await host.Inbox.AcceptAsync(RecordingChannel.Message("tao", "one"), CancellationToken.None);
+        var two = await host.Inbox.AcceptAsync(RecordingChannel.Message("tao", "two"), CancellationToken.None);
+        await Task.WhenAll(one.Completion, two.Completion).WaitAsync(TimeSpan.FromSeconds(30));
+
+        var session = Assert.Single(_osvi.StartedSessions).Id;
+        Assert.All(_osvi.Messages.Where(m => m.Text is "one" or "two"), m => Assert.Equal(session, m.SessionId));
+        Assert.Equal(["Hi! I'm the test agent.", "echo: one", "echo: two"], channel.RepliesTo("tao"));
+    }
+
+    [Fact]
     public async Task A_batch_is_accepted_in_order_with_repeats_and_seen_ids_dropped()
     {
         var (host, channel) = await StartBridgeAsync();
