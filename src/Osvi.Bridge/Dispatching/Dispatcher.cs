@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Telemetry;
@@ -9,8 +8,9 @@ namespace Osvi.Bridge.Dispatching;
 /// <summary>
 /// The in-process inbox: de-duplicates, then runs each conversation's messages strictly in arrival
 /// order while different conversations run side by side on <see cref="BridgeOptions.MaxConcurrency"/>
-/// workers. A conversation with work waits in one ready queue, so a worker is never idle while any
+/// slots. A conversation with work waits in one ready queue, so a slot is never idle while any
 /// conversation has a message (no hash lanes that could put two busy conversations behind each other).
+/// A message that finds a free slot starts on the accepting thread, without a hand-off to another.
 /// At most <see cref="BridgeOptions.QueueCapacity"/> messages are held; beyond that adapters wait.
 /// On stop it refuses new messages and drains the accepted ones within the shutdown timeout.
 /// </summary>
@@ -23,11 +23,12 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
     private readonly ILogger<Dispatcher> _logger;
     private readonly BridgeMetrics _metrics;
     private readonly ConcurrentDictionary<string, Conversation> _conversations = new(StringComparer.Ordinal);
-    private readonly Channel<Conversation> _ready = Channel.CreateUnbounded<Conversation>(new UnboundedChannelOptions { SingleReader = false });
+    private static readonly ExecutionContext CleanContext = CaptureCleanContext();
+    private readonly ConcurrentQueue<Conversation> _ready = new();
     private readonly SemaphoreSlim _capacity;
     private readonly CancellationTokenSource _abort = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task[] _workers = [];
+    private int _freeSlots;
     private int _pending;
     private int _inFlight;
     private int _closed;
@@ -43,6 +44,7 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
         _time = time;
         _logger = logger;
         _capacity = new SemaphoreSlim(_options.QueueCapacity, _options.QueueCapacity);
+        _freeSlots = _options.MaxConcurrency;
     }
 
     /// <summary>Messages accepted and not yet finished (queued plus in flight).</summary>
@@ -144,11 +146,7 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
         }
     }
 
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        _workers = Enumerable.Range(0, _options.MaxConcurrency).Select(_ => Task.Run(RunWorkerAsync, CancellationToken.None)).ToArray();
-        return Task.CompletedTask;
-    }
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -172,11 +170,9 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
         {
             LogAbandoning(_logger, Pending);
             await _abort.CancelAsync();
+            // Now it ends promptly: cancelled handlers return and queued work is skipped.
+            await _drained.Task.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
-
-        _ready.Writer.TryComplete();
-        // Workers finish promptly now: cancelled handlers return and queued work is skipped.
-        await Task.WhenAll(_workers).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     public void Dispose()
@@ -198,68 +194,148 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
                     continue;
                 }
                 conversation.Items.Enqueue(work);
-                if (!conversation.Scheduled)
+                if (conversation.Scheduled)
                 {
-                    conversation.Scheduled = true;
-                    _ready.Writer.TryWrite(conversation);
+                    return;
                 }
-                return;
+                conversation.Scheduled = true;
+            }
+            _ready.Enqueue(conversation);
+            StartReadyTurns();
+            return;
+        }
+    }
+
+    /// <summary>
+    /// Gives free slots to waiting conversations. Called after every enqueue and every slot release,
+    /// and both sides are atomic, so a conversation can never wait in the queue beside a free slot.
+    /// </summary>
+    private void StartReadyTurns()
+    {
+        while (!_ready.IsEmpty && TryTakeSlot())
+        {
+            if (_ready.TryDequeue(out var conversation))
+            {
+                // Runs here until its first await: a message that found a free slot is not handed to
+                // another thread first (a thread wake that costs latency on a busy machine). It runs
+                // in a clean context, or it would carry the caller's log scopes and trace parent
+                // into every conversation this slot handles after it.
+                ExecutionContext.Run(CleanContext, static state =>
+                {
+                    var (dispatcher, first) = ((Dispatcher, Conversation))state!;
+                    _ = dispatcher.RunTurnsAsync(first);
+                }, (this, conversation));
+            }
+            else
+            {
+                Interlocked.Increment(ref _freeSlots);
             }
         }
     }
 
-    private async Task RunWorkerAsync()
+    private static ExecutionContext CaptureCleanContext()
     {
-        await foreach (var conversation in _ready.Reader.ReadAllAsync())
-        {
-            Work work;
-            lock (conversation)
-            {
-                work = conversation.Items.Dequeue();
-            }
+        ExecutionContext? clean = null;
+        // UnsafeStart flows nothing, so the new thread's context has no async-locals at all.
+        var thread = new Thread(() => clean = ExecutionContext.Capture());
+        thread.UnsafeStart();
+        thread.Join();
+        return clean ?? throw new InvalidOperationException("No execution context could be captured.");
+    }
 
-            Interlocked.Increment(ref _inFlight);
-            try
+    private bool TryTakeSlot()
+    {
+        var free = Volatile.Read(ref _freeSlots);
+        while (free > 0)
+        {
+            var seen = Interlocked.CompareExchange(ref _freeSlots, free - 1, free);
+            if (seen == free)
             {
-                if (_abort.IsCancellationRequested)
-                {
-                    LogSkipped(_logger, work.Message.Platform, work.Message.Conversation.Value, work.Message.MessageId);
-                }
-                else
-                {
-                    await _handler.HandleAsync(work.Message, work.Prepared, _abort.Token);
-                }
+                return true;
             }
-            catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+            free = seen;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Holds one slot: handles one message of the conversation, sends the conversation to the back of
+    /// the line if it has more, and goes on with the next waiting conversation until there is none.
+    /// </summary>
+    private async Task RunTurnsAsync(Conversation conversation)
+    {
+        while (true)
+        {
+            var turn = RunTurnAsync(conversation);
+            if (!turn.IsCompleted)
+            {
+                await turn;
+            }
+            else
+            {
+                // A handler that finished without waiting must not keep the accepting thread looping.
+                await Task.Yield();
+            }
+            if (!_ready.TryDequeue(out var next))
+            {
+                Interlocked.Increment(ref _freeSlots);
+                // Something may have been queued after our look and before the release.
+                StartReadyTurns();
+                return;
+            }
+            conversation = next;
+        }
+    }
+
+    private async Task RunTurnAsync(Conversation conversation)
+    {
+        Work work;
+        lock (conversation)
+        {
+            work = conversation.Items.Dequeue();
+        }
+
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            if (_abort.IsCancellationRequested)
             {
                 LogSkipped(_logger, work.Message.Platform, work.Message.Conversation.Value, work.Message.MessageId);
             }
-            catch (Exception ex)
+            else
             {
-                // One bad conversation must never take the worker down.
-                LogHandlerFailed(_logger, ex, work.Message.Platform, work.Message.Conversation.Value, work.Message.MessageId);
+                await _handler.HandleAsync(work.Message, work.Prepared, _abort.Token);
             }
-            finally
+        }
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        {
+            LogSkipped(_logger, work.Message.Platform, work.Message.Conversation.Value, work.Message.MessageId);
+        }
+        catch (Exception ex)
+        {
+            // One bad conversation must never take its slot down.
+            LogHandlerFailed(_logger, ex, work.Message.Platform, work.Message.Conversation.Value, work.Message.MessageId);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+            work.Done.TrySetResult();
+            _capacity.Release();
+            lock (conversation)
             {
-                Interlocked.Decrement(ref _inFlight);
-                work.Done.TrySetResult();
-                _capacity.Release();
-                lock (conversation)
+                if (conversation.Items.Count > 0)
                 {
-                    if (conversation.Items.Count > 0)
-                    {
-                        // Back of the line: one message per turn keeps busy conversations from starving others.
-                        _ready.Writer.TryWrite(conversation);
-                    }
-                    else
-                    {
-                        conversation.Scheduled = false;
-                        conversation.Retired = true;
-                        _conversations.TryRemove(new KeyValuePair<string, Conversation>(conversation.Key, conversation));
-                    }
+                    // Back of the line: one message per turn keeps busy conversations from starving others.
+                    _ready.Enqueue(conversation);
                 }
-                FinishOne();
+                else
+                {
+                    conversation.Scheduled = false;
+                    conversation.Retired = true;
+                    _conversations.TryRemove(new KeyValuePair<string, Conversation>(conversation.Key, conversation));
+                }
             }
+            FinishOne();
         }
     }
 

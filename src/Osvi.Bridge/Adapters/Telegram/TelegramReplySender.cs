@@ -35,6 +35,7 @@ public sealed partial class TelegramReplySender(
     // Read on use, not at construction: the host resolves every IReplySender while it validates the
     // configuration, and a bad Telegram section must be reported with the others, not thrown from here.
     private TelegramOptions Options => options.Value;
+    private TimeProvider Time => time;
 
     public string Platform => TelegramUpdateParser.Platform;
 
@@ -135,15 +136,13 @@ public sealed partial class TelegramReplySender(
         threadId is not null && int.TryParse(threadId, CultureInfo.InvariantCulture, out var id) ? id : null;
 
     /// <summary>
-    /// Re-sends <c>typing</c> until stopped (Telegram shows it for about 5 s only), starting after
-    /// <see cref="TelegramOptions.TypingDelay"/> so a quick answer costs no extra call. Stopping ends
-    /// the waits, never a call in flight: that one is let finish, so it cannot land after the reply.
+    /// Re-sends <c>typing</c> until stopped (Telegram shows it for about 5 s only). Stopping ends the
+    /// waits, never a call in flight: that one is let finish, so it cannot land after the reply.
     /// </summary>
     private async Task KeepTypingAsync(ReplyTarget target, CancellationToken stop, CancellationToken cancellationToken)
     {
         var chatId = long.Parse(target.ChatId, CultureInfo.InvariantCulture);
         var threadId = ParseThread(target.ThreadId);
-        await Task.Delay(Options.TypingDelay, time, stop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         while (!stop.IsCancellationRequested)
         {
             try
@@ -164,25 +163,59 @@ public sealed partial class TelegramReplySender(
         }
     }
 
+    /// <summary>
+    /// Starts <see cref="KeepTypingAsync"/> only after <see cref="TelegramOptions.TypingDelay"/>, so a
+    /// quick answer costs no call. Until then it is just a timer: creating and stopping it neither
+    /// queues work nor waits, which keeps it off the quick answer's path.
+    /// </summary>
     private sealed class TypingIndicator : IAsyncDisposable
     {
         private readonly TelegramReplySender _sender;
         private readonly ReplyTarget _target;
+        private readonly CancellationToken _cancellationToken;
         private readonly CancellationTokenSource _stop;
-        private readonly Task _loop;
+        private readonly Lock _gate = new();
+        private readonly ITimer _start;
+        private Task? _loop;
+        private bool _stopped;
 
         public TypingIndicator(TelegramReplySender sender, ReplyTarget target, CancellationToken cancellationToken)
         {
             _sender = sender;
             _target = target;
+            _cancellationToken = cancellationToken;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            _loop = Task.Run(() => sender.KeepTypingAsync(target, _stop.Token, cancellationToken), CancellationToken.None);
+            _start = sender.Time.CreateTimer(static state => ((TypingIndicator)state!).Begin(), this,
+                sender.Options.TypingDelay, Timeout.InfiniteTimeSpan);
+        }
+
+        private void Begin()
+        {
+            lock (_gate)
+            {
+                if (_stopped || _loop is not null)
+                {
+                    return;
+                }
+                _loop = Task.Run(() => _sender.KeepTypingAsync(_target, _stop.Token, _cancellationToken), CancellationToken.None);
+            }
         }
 
         public async Task StopAsync()
         {
-            await _stop.CancelAsync();
-            await _loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            Task? loop;
+            lock (_gate)
+            {
+                _stopped = true;
+                loop = _loop;
+            }
+            _start.Dispose();
+            if (loop is null)
+            {
+                return;
+            }
+            _stop.Cancel();
+            await loop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         public async ValueTask DisposeAsync()
