@@ -67,6 +67,7 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
         Interlocked.Add(ref _pending, messages.Count);
         var receipts = new InboxReceipt[messages.Count];
         var marks = Array.Empty<Task<bool>>();
+        var prepared = Array.Empty<object?>();
         var settled = 0;
         try
         {
@@ -77,7 +78,7 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
             // Issued together, the marks share round trips (StackExchange.Redis pipelines them) and
             // are applied in call order, so a repeat within one batch is still seen as a duplicate.
             marks = messages.Select(m => _deduplication.TryMarkAsync(m.Platform, m.MessageId, cancellationToken)).ToArray();
-            var prepared = Prepare(messages);
+            prepared = Prepare(messages);
             await Task.WhenAll(marks);
             for (; settled < messages.Count; settled++)
             {
@@ -86,6 +87,7 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
                 {
                     LogDuplicate(_logger, message.Platform, message.MessageId);
                     _metrics.Duplicate(message.Platform);
+                    _handler.Abandon(prepared[settled]);
                     receipts[settled] = new InboxReceipt(InboxOutcome.Duplicate, Task.CompletedTask);
                     FinishOne();
                     continue;
@@ -104,6 +106,10 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
             // or their redelivery would be taken for a duplicate and never answered.
             for (var i = settled; i < messages.Count; i++)
             {
+                if (i < prepared.Length)
+                {
+                    _handler.Abandon(prepared[i]);
+                }
                 if (i < marks.Length && marks[i].IsCompletedSuccessfully && marks[i].Result)
                 {
                     await UnmarkQuietlyAsync(messages[i]);
@@ -300,6 +306,7 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
         {
             if (_abort.IsCancellationRequested)
             {
+                _handler.Abandon(work.Prepared);
                 LogSkipped(_logger, work.Message.Platform, work.Message.Conversation.Value, work.Message.MessageId);
             }
             else

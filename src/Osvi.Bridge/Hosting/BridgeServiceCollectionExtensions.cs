@@ -20,6 +20,9 @@ public static class BridgeServiceCollectionExtensions
         services.AddSingleton<ChannelStatusBoard>();
         services.AddMetrics();
         services.AddSingleton<BridgeMetrics>();
+        // The factory's per-request log handlers would print request URLs (Telegram's hold the bot
+        // token) and push two log scopes onto every call; metrics and traces already cover requests.
+        services.ConfigureHttpClientDefaults(http => http.RemoveAllLoggers());
         services.AddOsviClient(configuration);
         services.AddBridgeStorage(configuration);
         services.AddSingleton<SessionResolver>();

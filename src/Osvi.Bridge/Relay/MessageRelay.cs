@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Osvi.Bridge.Dispatching;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Osvi;
+using Osvi.Bridge.Sessions;
 using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Relay;
@@ -34,7 +35,10 @@ public sealed partial class MessageRelay : IMessageHandler
         _logger = logger;
     }
 
-    /// <summary>For a plain text message, starts reading its conversation's session while the message is being accepted.</summary>
+    /// <summary>
+    /// For a plain text message, starts reading its conversation's session while the message is being
+    /// accepted (and, for a conversation without one, taking the lock to start it).
+    /// </summary>
     public object? Prepare(InboundMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -42,6 +46,14 @@ public sealed partial class MessageRelay : IMessageHandler
             || !_senders.ContainsKey(message.Platform)
             ? null
             : _sessions.PrefetchAsync(message.Conversation);
+    }
+
+    public void Abandon(object? prepared)
+    {
+        if (prepared is Task<SessionLockAttempt?> prefetched)
+        {
+            _ = _sessions.AbandonAsync(prefetched);
+        }
     }
 
     public Task HandleAsync(InboundMessage message, CancellationToken cancellationToken) => HandleAsync(message, null, cancellationToken);
@@ -75,7 +87,7 @@ public sealed partial class MessageRelay : IMessageHandler
                 BridgeCommand.Start => await StartAsync(message, sender, state, cancellationToken),
                 BridgeCommand.Reset => await ResetAsync(message, sender, cancellationToken),
                 BridgeCommand.Help => await SendAsync(sender, message.ReplyTarget, _options.HelpMessage, "help", cancellationToken),
-                _ => await AnswerAsync(message, sender, state, prepared as Task<string?>, cancellationToken),
+                _ => await AnswerAsync(message, sender, state, prepared as Task<SessionLockAttempt?>, cancellationToken),
             };
         }
         catch (ReplyDeliveryException ex)
@@ -102,7 +114,7 @@ public sealed partial class MessageRelay : IMessageHandler
         }
     }
 
-    private async Task<string> AnswerAsync(InboundMessage message, IReplySender sender, HandlingState state, Task<string?>? prefetched,
+    private async Task<string> AnswerAsync(InboundMessage message, IReplySender sender, HandlingState state, Task<SessionLockAttempt?>? prefetched,
         CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(message.Text))

@@ -33,28 +33,48 @@ public sealed partial class SessionResolver(
     // Longer than one full OSVI call, so a lock outlives its holder's work but not a crashed holder by much.
     private readonly TimeSpan _lockTtl = osviOptions.Value.TotalTimeout + TimeSpan.FromSeconds(10);
 
-    /// <summary>Starts reading the conversation's session (refreshing its idle expiry) ahead of <see cref="GetOrCreateAsync(ConversationKey, string?, Task{string?}?, CancellationToken)"/>.</summary>
-    public Task<string?> PrefetchAsync(ConversationKey conversation) => store.GetAsync(conversation, CancellationToken.None);
+    /// <summary>
+    /// Starts reading the conversation's session (refreshing its idle expiry) ahead of
+    /// <see cref="GetOrCreateAsync(ConversationKey, string?, Task{SessionLockAttempt?}?, CancellationToken)"/>;
+    /// where the store can, a conversation without one takes its creation lock in the same round trip.
+    /// Whatever it returns goes to <c>GetOrCreateAsync</c> or, if the message is not handled after all,
+    /// to <see cref="AbandonAsync"/>, so that a lock taken here is never left to expire.
+    /// </summary>
+    public Task<SessionLockAttempt?> PrefetchAsync(ConversationKey conversation) =>
+        store.ReadOrTryLockAsync(conversation, _lockTtl, CancellationToken.None);
+
+    /// <summary>Releases what a <see cref="PrefetchAsync"/> took, for a message that will not be handled.</summary>
+    public async Task AbandonAsync(Task<SessionLockAttempt?> prefetched)
+    {
+        ArgumentNullException.ThrowIfNull(prefetched);
+        try
+        {
+            if (await prefetched is { Lock: { } held })
+            {
+                await held.DisposeAsync();
+            }
+        }
+        catch (Exception ex)
+        {
+            // The lock then expires by itself, after its TTL.
+            LogAbandonFailed(logger, ex);
+        }
+    }
 
     public Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken) =>
         GetOrCreateAsync(conversation, personName, null, cancellationToken);
 
-    /// <summary>As above, starting from a <see cref="PrefetchAsync"/> read when there is one.</summary>
-    public async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, Task<string?>? prefetched, CancellationToken cancellationToken)
+    /// <summary>As above, starting from a <see cref="PrefetchAsync"/> when there is one.</summary>
+    public async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, Task<SessionLockAttempt?>? prefetched,
+        CancellationToken cancellationToken)
     {
+        var attempt = await (prefetched ?? store.ReadOrTryLockAsync(conversation, _lockTtl, cancellationToken));
         while (true)
         {
-            var existing = prefetched is not null ? await prefetched : await store.GetAsync(conversation, cancellationToken);
-            prefetched = null;
-            if (existing is not null)
-            {
-                return new ResolvedSession(existing, false, null);
-            }
-
-            var attempt = await store.TryLockAsync(conversation, _lockTtl, cancellationToken);
+            // Null: the store only read, and found nothing.
+            attempt ??= await store.TryLockAsync(conversation, _lockTtl, cancellationToken);
             if (attempt.SessionId is not null)
             {
-                // Another holder finished between our read and our attempt.
                 return new ResolvedSession(attempt.SessionId, false, null);
             }
             if (attempt.Lock is { } held)
@@ -65,7 +85,9 @@ public sealed partial class SessionResolver(
                 }
             }
 
+            // Another holder is starting the session: wait for it to be stored.
             await Task.Delay(PollInterval, time, cancellationToken);
+            attempt = null;
         }
     }
 
@@ -111,6 +133,9 @@ public sealed partial class SessionResolver(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Started OSVI session {SessionId}")]
     private static partial void LogStarted(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release a session creation lock taken for a message that was not handled; it expires by itself")]
+    private static partial void LogAbandonFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not close OSVI session {SessionId}; the conversation starts afresh anyway")]
     private static partial void LogCloseFailed(ILogger logger, Exception exception, string sessionId);

@@ -21,6 +21,13 @@ public interface ISessionStore
     /// reads the session another holder may have stored meanwhile (refreshing its idle expiry).
     /// </summary>
     Task<SessionLockAttempt> TryLockAsync(ConversationKey conversation, TimeSpan ttl, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads the session (refreshing its idle expiry) in one round trip and, where the store can do so
+    /// in that same step, takes the creation lock when there is none, as <see cref="TryLockAsync"/>
+    /// would. Returns null when it found no session and did not try the lock.
+    /// </summary>
+    Task<SessionLockAttempt?> ReadOrTryLockAsync(ConversationKey conversation, TimeSpan ttl, CancellationToken cancellationToken);
 }
 
 /// <summary>

@@ -51,6 +51,9 @@ public sealed partial class InMemorySessionStore : ISessionStore
     public Task<string?> RemoveAsync(ConversationKey conversation, CancellationToken cancellationToken) =>
         Task.FromResult(_sessions.TryRemove(conversation.Value, out var entry) ? entry.SessionId : null);
 
+    public async Task<SessionLockAttempt?> ReadOrTryLockAsync(ConversationKey conversation, TimeSpan ttl, CancellationToken cancellationToken) =>
+        await TryLockAsync(conversation, ttl, cancellationToken);
+
     public async Task<SessionLockAttempt> TryLockAsync(ConversationKey conversation, TimeSpan ttl, CancellationToken cancellationToken)
     {
         var owner = new object();

@@ -9,7 +9,23 @@ namespace Osvi.Bridge.Sessions;
 public sealed class RedisSessionStore(IConnectionMultiplexer redis, RedisKeys keys, IOptions<SessionsOptions> options) : ISessionStore
 {
     private const string ReleaseScript = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+    // The session if there is one (its expiry refreshed), else the lock if it is free: one atomic step,
+    // so a conversation that has a session never takes (and then has to release) the lock.
+    private const string ReadOrLockScript = """
+        local id = redis.call('get', KEYS[1])
+        if id then
+          redis.call('pexpire', KEYS[1], ARGV[1])
+          return id
+        end
+        if redis.call('set', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then
+          return 1
+        end
+        return 0
+        """;
+
     private readonly TimeSpan _idle = options.Value.IdleTimeout;
+    private bool? _cluster;
 
     public async Task<string?> GetAsync(ConversationKey conversation, CancellationToken cancellationToken)
     {
@@ -27,8 +43,23 @@ public sealed class RedisSessionStore(IConnectionMultiplexer redis, RedisKeys ke
         return AsSessionId(value);
     }
 
+    public async Task<SessionLockAttempt?> ReadOrTryLockAsync(ConversationKey conversation, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        if (!IsCluster)
+        {
+            return await ReadOrLockAsync(conversation, ttl);
+        }
+        // On a Cluster the two keys may live in different slots, out of one script's reach: only read.
+        var sessionId = await GetAsync(conversation, cancellationToken);
+        return sessionId is null ? null : new SessionLockAttempt(null, sessionId);
+    }
+
     public async Task<SessionLockAttempt> TryLockAsync(ConversationKey conversation, TimeSpan ttl, CancellationToken cancellationToken)
     {
+        if (!IsCluster)
+        {
+            return await ReadOrLockAsync(conversation, ttl);
+        }
         var lockKey = keys.SessionLock(conversation);
         var sessionKey = keys.Session(conversation);
         var token = Guid.NewGuid().ToString("N");
@@ -55,6 +86,45 @@ public sealed class RedisSessionStore(IConnectionMultiplexer redis, RedisKeys ke
     }
 
     private static string? AsSessionId(RedisValue value) => value.IsNullOrEmpty ? null : value.ToString();
+
+    /// <summary>
+    /// Whether the keys may be spread over Cluster slots. Until connected it says yes, so nothing is
+    /// decided on a guess: the two-key script is used only once a single-node server is confirmed.
+    /// </summary>
+    private bool IsCluster
+    {
+        get
+        {
+            if (_cluster is { } known)
+            {
+                return known;
+            }
+            if (!redis.IsConnected)
+            {
+                return true;
+            }
+            var cluster = redis.GetServers().Any(s => s.ServerType == ServerType.Cluster);
+            _cluster = cluster;
+            return cluster;
+        }
+    }
+
+    private async Task<SessionLockAttempt> ReadOrLockAsync(ConversationKey conversation, TimeSpan ttl)
+    {
+        var lockKey = keys.SessionLock(conversation);
+        var sessionKey = keys.Session(conversation);
+        var token = Guid.NewGuid().ToString("N");
+        var database = redis.GetDatabase();
+        var result = await database.ScriptEvaluateAsync(ReadOrLockScript, [sessionKey, lockKey],
+            [(long)_idle.TotalMilliseconds, token, (long)ttl.TotalMilliseconds]);
+        if (result.Resp2Type == ResultType.BulkString)
+        {
+            return new SessionLockAttempt(null, AsSessionId((RedisValue)result));
+        }
+        return (long)result == 1
+            ? new SessionLockAttempt(new Lock(database, lockKey, token, sessionKey, _idle), null)
+            : new SessionLockAttempt(null, null);
+    }
 
     private sealed class Lock(IDatabase database, RedisKey key, string token, RedisKey sessionKey, TimeSpan idle) : ISessionCreationLock
     {

@@ -5,8 +5,9 @@ using StackExchange.Redis;
 namespace Osvi.Bridge.Storage;
 
 /// <summary>
-/// The Redis key schema in one place. Every key is used alone (no multi-key commands), so the
-/// schema works on Redis Cluster as it is.
+/// The Redis key schema in one place. On Redis Cluster every key is used alone (no multi-key
+/// commands), so the schema works there as it is; on a single server one script reads a session
+/// key and takes its lock key together.
 /// </summary>
 public sealed class RedisKeys(IOptions<RedisOptions> options)
 {

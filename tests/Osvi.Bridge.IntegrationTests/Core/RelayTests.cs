@@ -77,6 +77,31 @@ public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisSe
     }
 
     [Fact]
+    public async Task A_redelivered_message_gives_back_the_creation_lock_it_took_on_arrival()
+    {
+        var prefix = RedisServerFixture.NewKeyPrefix();
+        var (host, channel) = await StartBridgeAsync(prefix, tweak: s => s["Bridge:SendWelcomeMessage"] = "false");
+        await SendAsync(host, RecordingChannel.Message("vic", "one", id: "m-1"));
+        await SendAsync(host, RecordingChannel.Message("vic", "/reset"));
+
+        // The conversation has no session now, so the redelivery takes the creation lock as it
+        // arrives, before the de-duplication answer drops it.
+        var redelivery = await host.Inbox.AcceptAsync(RecordingChannel.Message("vic", "one", id: "m-1"), CancellationToken.None);
+        Assert.Equal(InboxOutcome.Duplicate, redelivery.Outcome);
+        var lockKey = prefix + "lock:session:test:vic";
+        for (var i = 0; i < 100 && await redis.Connection!.GetDatabase().KeyExistsAsync(lockKey); i++)
+        {
+            await Task.Delay(20);
+        }
+        Assert.False(await redis.Connection!.GetDatabase().KeyExistsAsync(lockKey));
+
+        // Had the lock been left to expire, this would wait for the OSVI timeout plus 10 s.
+        await SendAsync(host, RecordingChannel.Message("vic", "two")).WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(["echo: one", "Started a new conversation. What can I help you with?", "echo: two"], channel.RepliesTo("vic"));
+        Assert.Equal(2, _osvi.StartedSessions.Count);
+    }
+
+    [Fact]
     public async Task Concurrent_first_messages_on_two_bridges_share_one_session()
     {
         var prefix = RedisServerFixture.NewKeyPrefix();
@@ -345,6 +370,12 @@ public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisSe
         {
             var attempt = await inner.TryLockAsync(conversation, ttl, cancellationToken);
             return attempt.Lock is { } held ? attempt with { Lock = new Unsavable(held) } : attempt;
+        }
+
+        public async Task<SessionLockAttempt?> ReadOrTryLockAsync(ConversationKey conversation, TimeSpan ttl, CancellationToken cancellationToken)
+        {
+            var attempt = await inner.ReadOrTryLockAsync(conversation, ttl, cancellationToken);
+            return attempt?.Lock is { } held ? attempt with { Lock = new Unsavable(held) } : attempt;
         }
 
         private sealed class Unsavable(ISessionCreationLock held) : ISessionCreationLock

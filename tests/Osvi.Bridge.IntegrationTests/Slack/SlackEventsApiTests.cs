@@ -151,9 +151,9 @@ public sealed class SlackEventsApiTests(RedisServerFixture redis) : IClassFixtur
 
         using var response = await PostAsync(SlackEvents.Dm("U1", "take your time", "400.000001").ToJsonString());
 
-        // The HTTP answer came while the agent is still held: nothing answered yet.
+        // The HTTP answer came while the agent is still held (it may already have been asked): nothing answered yet.
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Empty(_osvi.Messages);
+        Assert.False(agentMayAnswer.Task.IsCompleted);
         Assert.DoesNotContain(_slack.VisibleTexts("D1"), t => t.StartsWith("slow:", StringComparison.Ordinal));
 
         await agentAsked.Task.WaitAsync(TimeSpan.FromSeconds(20));

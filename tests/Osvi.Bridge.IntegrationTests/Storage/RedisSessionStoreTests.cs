@@ -64,6 +64,35 @@ public sealed class RedisSessionStoreTests(RedisServerFixture redis) : IClassFix
     }
 
     [Fact]
+    public async Task Reading_a_stored_session_refreshes_its_expiry_and_leaves_the_lock_free()
+    {
+        await Database.StringSetAsync(_prefix + "session:" + Chat.Value, "s-3", TimeSpan.FromMinutes(1));
+
+        Assert.Equal(new SessionLockAttempt(null, "s-3"), await Store().ReadOrTryLockAsync(Chat, LockTtl, CancellationToken.None));
+
+        var ttl = await Database.KeyTimeToLiveAsync(_prefix + "session:" + Chat.Value);
+        Assert.InRange(ttl!.Value, TimeSpan.FromMinutes(59), TimeSpan.FromHours(1));
+        Assert.False(await Database.KeyExistsAsync(_prefix + "lock:session:" + Chat.Value));
+    }
+
+    [Fact]
+    public async Task A_conversation_without_a_session_gets_the_lock_in_the_same_read()
+    {
+        var first = await Store().ReadOrTryLockAsync(Chat, LockTtl, CancellationToken.None);
+        Assert.NotNull(first?.Lock);
+        Assert.Null(first.SessionId);
+        var ttl = await Database.KeyTimeToLiveAsync(_prefix + "lock:session:" + Chat.Value);
+        Assert.InRange(ttl!.Value, TimeSpan.FromSeconds(25), LockTtl);
+
+        // A second reader finds neither a session nor a free lock: it is to wait for the holder.
+        Assert.Equal(new SessionLockAttempt(null, null), await Store().ReadOrTryLockAsync(Chat, LockTtl, CancellationToken.None));
+
+        await first.Lock.CommitAsync("s-4", CancellationToken.None);
+        Assert.Equal(new SessionLockAttempt(null, "s-4"), await Store().ReadOrTryLockAsync(Chat, LockTtl, CancellationToken.None));
+        Assert.False(await Database.KeyExistsAsync(_prefix + "lock:session:" + Chat.Value));
+    }
+
+    [Fact]
     public async Task A_lock_taken_over_after_expiry_is_not_released_by_its_first_holder()
     {
         var stale = (await Store().TryLockAsync(Chat, TimeSpan.FromMilliseconds(100), CancellationToken.None)).Lock!;

@@ -185,8 +185,14 @@ public sealed partial class TelegramReplySender(
             _target = target;
             _cancellationToken = cancellationToken;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var delay = sender.Options.TypingDelay;
+            // No delay means typing at once, not whenever a timer thread gets to it.
             _start = sender.Time.CreateTimer(static state => ((TypingIndicator)state!).Begin(), this,
-                sender.Options.TypingDelay, Timeout.InfiniteTimeSpan);
+                delay == TimeSpan.Zero ? Timeout.InfiniteTimeSpan : delay, Timeout.InfiniteTimeSpan);
+            if (delay == TimeSpan.Zero)
+            {
+                Begin();
+            }
         }
 
         private void Begin()
