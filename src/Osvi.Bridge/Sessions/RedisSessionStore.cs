@@ -13,9 +13,8 @@ public sealed class RedisSessionStore(IConnectionMultiplexer redis, RedisKeys ke
     // The session if there is one (its expiry refreshed), else the lock if it is free: one atomic step,
     // so a conversation that has a session never takes (and then has to release) the lock.
     private const string ReadOrLockScript = """
-        local id = redis.call('get', KEYS[1])
+        local id = redis.call('getex', KEYS[1], 'PX', ARGV[1])
         if id then
-          redis.call('pexpire', KEYS[1], ARGV[1])
           return id
         end
         if redis.call('set', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then
