@@ -124,17 +124,21 @@ public sealed partial class Dispatcher : IInbox, IHostedService, IDisposable
     /// Lets the handler start its reads for messages whose conversation has nothing queued or running
     /// (and only the first of a conversation within the batch): for those, nothing can change the
     /// conversation's state before the message is handled, so what is read now is still current then.
+    /// Only as many as there are free slots: a message that has to wait its turn reads then, rather
+    /// than holding what it took (a creation lock, say) through the wait.
     /// </summary>
     private object?[] Prepare(IReadOnlyList<InboundMessage> messages)
     {
         var prepared = new object?[messages.Count];
+        var room = Volatile.Read(ref _freeSlots) - _ready.Count;
         HashSet<string>? seen = messages.Count > 1 ? new(StringComparer.Ordinal) : null;
-        for (var i = 0; i < messages.Count; i++)
+        for (var i = 0; i < messages.Count && room > 0; i++)
         {
             var key = messages[i].Conversation.Value;
             if (!_conversations.ContainsKey(key) && (seen is null || seen.Add(key)))
             {
                 prepared[i] = _handler.Prepare(messages[i]);
+                room--;
             }
         }
         return prepared;
