@@ -104,6 +104,27 @@ public sealed class DispatcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Only_messages_that_can_start_at_once_are_prepared_and_a_dropped_one_gives_back_what_it_took()
+    {
+        var handler = new RecordingHandler { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        var dispatcher = Create(handler, maxConcurrency: 2);
+
+        var receipts = await dispatcher.AcceptManyAsync(
+            new[] { "a", "b", "c", "d" }.Select(user => Message(user, "id-" + user)).ToList(), CancellationToken.None);
+        handler.Gate.SetResult();
+        await Task.WhenAll(receipts.Select(r => r.Completion));
+
+        // Two slots: the two that started at once had their reads done while being accepted; the
+        // two that waited did theirs when their turn came.
+        Assert.Equal(["id-a", "id-b"], handler.Prepared.Order());
+        Assert.Equal(["prepared:id-a", "prepared:id-b", null, null], handler.Seen.OrderBy(s => s.MessageId).Select(s => s.Prepared));
+
+        var redelivery = await dispatcher.AcceptAsync(Message("a", "id-a"), CancellationToken.None);
+        Assert.Equal(InboxOutcome.Duplicate, redelivery.Outcome);
+        Assert.Equal(["prepared:id-a"], handler.Abandoned);
+    }
+
+    [Fact]
     public async Task Handlers_that_finish_without_waiting_do_not_pile_up_on_the_accepting_thread()
     {
         var handler = new RecordingHandler();
@@ -130,7 +151,7 @@ public sealed class DispatcherTests : IAsyncLifetime
     private static InboundMessage Message(string user, string id) =>
         new("test", new ConversationKey("test:" + user), id, user, user, "hello " + id, new ReplyTarget(user));
 
-    private sealed record Observation(string MessageId, string Conversation, string? CallerState, Activity? Activity);
+    private sealed record Observation(string MessageId, string Conversation, string? CallerState, Activity? Activity, object? Prepared);
 
     private sealed class RecordingHandler : IMessageHandler
     {
@@ -140,17 +161,27 @@ public sealed class DispatcherTests : IAsyncLifetime
         private int _running;
 
         public ConcurrentQueue<Observation> Seen { get; } = new();
+        public ConcurrentQueue<string> Prepared { get; } = new();
+        public ConcurrentQueue<object?> Abandoned { get; } = new();
         public TaskCompletionSource? Gate { get; init; }
         public TimeSpan Delay { get; init; }
         public int MostAtOnce { get; private set; }
         public int Running => Volatile.Read(ref _running);
         public int MostAtOnceIn(string conversation) => _mostIn.GetValueOrDefault(conversation);
 
+        public object? Prepare(InboundMessage message)
+        {
+            Prepared.Enqueue(message.MessageId);
+            return "prepared:" + message.MessageId;
+        }
+
+        public void Abandon(object? prepared) => Abandoned.Enqueue(prepared);
+
         public Task HandleAsync(InboundMessage message, CancellationToken cancellationToken) => HandleAsync(message, null, cancellationToken);
 
         public async Task HandleAsync(InboundMessage message, object? prepared, CancellationToken cancellationToken)
         {
-            Seen.Enqueue(new Observation(message.MessageId, message.Conversation.Value, CallerState.Value, Activity.Current));
+            Seen.Enqueue(new Observation(message.MessageId, message.Conversation.Value, CallerState.Value, Activity.Current, prepared));
             lock (_gate)
             {
                 _running++;
