@@ -24,7 +24,7 @@ public sealed class RedisSessionStore(IConnectionMultiplexer redis, RedisKeys ke
         """;
 
     private readonly TimeSpan _idle = options.Value.IdleTimeout;
-    private bool? _cluster;
+    private int _topology; // 0 not yet known, 1 a single server, 2 a Cluster: one int, read and written whole
 
     public async Task<string?> GetAsync(ConversationKey conversation, CancellationToken cancellationToken)
     {
@@ -94,16 +94,17 @@ public sealed class RedisSessionStore(IConnectionMultiplexer redis, RedisKeys ke
     {
         get
         {
-            if (_cluster is { } known)
+            var known = Volatile.Read(ref _topology);
+            if (known != 0)
             {
-                return known;
+                return known == 2;
             }
             if (!redis.IsConnected)
             {
                 return true;
             }
             var cluster = redis.GetServers().Any(s => s.ServerType == ServerType.Cluster);
-            _cluster = cluster;
+            Volatile.Write(ref _topology, cluster ? 2 : 1);
             return cluster;
         }
     }

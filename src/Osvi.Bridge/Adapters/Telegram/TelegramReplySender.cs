@@ -175,7 +175,7 @@ public sealed partial class TelegramReplySender(
         private readonly CancellationToken _cancellationToken;
         private readonly CancellationTokenSource _stop;
         private readonly Lock _gate = new();
-        private readonly ITimer _start;
+        private readonly ITimer? _start;
         private Task? _loop;
         private bool _stopped;
 
@@ -186,12 +186,14 @@ public sealed partial class TelegramReplySender(
             _cancellationToken = cancellationToken;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var delay = sender.Options.TypingDelay;
-            // No delay means typing at once, not whenever a timer thread gets to it.
-            _start = sender.Time.CreateTimer(static state => ((TypingIndicator)state!).Begin(), this,
-                delay == TimeSpan.Zero ? Timeout.InfiniteTimeSpan : delay, Timeout.InfiniteTimeSpan);
             if (delay == TimeSpan.Zero)
             {
+                // No delay means typing at once, not whenever a timer thread gets to it.
                 Begin();
+            }
+            else
+            {
+                _start = sender.Time.CreateTimer(static state => ((TypingIndicator)state!).Begin(), this, delay, Timeout.InfiniteTimeSpan);
             }
         }
 
@@ -215,7 +217,7 @@ public sealed partial class TelegramReplySender(
                 _stopped = true;
                 loop = _loop;
             }
-            _start.Dispose();
+            _start?.Dispose();
             if (loop is null)
             {
                 return;
