@@ -20,7 +20,7 @@ public sealed class InMemoryStoreTests
     public async Task A_session_expires_after_the_idle_timeout_unless_used()
     {
         var store = Sessions();
-        await store.SetAsync(Chat, "s1", CancellationToken.None);
+        await store.AddAsync(Chat, "s1", CancellationToken.None);
 
         _time.Advance(TimeSpan.FromMinutes(50));
         Assert.Equal("s1", await store.GetAsync(Chat, CancellationToken.None));
@@ -34,39 +34,21 @@ public sealed class InMemoryStoreTests
     public async Task Remove_returns_the_forgotten_session()
     {
         var store = Sessions();
-        await store.SetAsync(Chat, "s1", CancellationToken.None);
+        await store.AddAsync(Chat, "s1", CancellationToken.None);
 
         Assert.Equal("s1", await store.RemoveAsync(Chat, CancellationToken.None));
         Assert.Null(await store.RemoveAsync(Chat, CancellationToken.None));
     }
 
     [Fact]
-    public async Task The_creation_lock_has_one_holder_at_a_time()
+    public async Task Adding_keeps_the_first_session_of_a_conversation()
     {
         var store = Sessions();
-        var first = await store.TryLockAsync(Chat, TimeSpan.FromSeconds(5), CancellationToken.None);
-        Assert.NotNull(first.Lock);
-        Assert.Equal(new SessionLockAttempt(null, null), await store.TryLockAsync(Chat, TimeSpan.FromSeconds(5), CancellationToken.None));
 
-        await first.Lock.DisposeAsync();
-        var second = await store.TryLockAsync(Chat, TimeSpan.FromSeconds(5), CancellationToken.None);
-        Assert.NotNull(second.Lock);
-        await second.Lock.DisposeAsync();
-    }
-
-    [Fact]
-    public async Task Committing_stores_the_session_and_frees_the_lock_for_readers_of_it()
-    {
-        var store = Sessions();
-        var held = (await store.TryLockAsync(Chat, TimeSpan.FromSeconds(5), CancellationToken.None)).Lock;
-        Assert.NotNull(held);
-
-        await held.CommitAsync("s1", CancellationToken.None);
-        await held.DisposeAsync();
-
-        Assert.Equal(new SessionLockAttempt(null, "s1"), await store.TryLockAsync(Chat, TimeSpan.FromSeconds(5), CancellationToken.None));
-        // The attempt found the session, so it did not keep the lock.
-        Assert.Null((await store.TryLockAsync(Chat, TimeSpan.FromSeconds(5), CancellationToken.None)).Lock);
+        Assert.Equal("s1", await store.AddAsync(Chat, "s1", CancellationToken.None));
+        Assert.Equal("s1", await store.AddAsync(Chat, "s2", CancellationToken.None));
+        _time.Advance(TimeSpan.FromMinutes(61));
+        Assert.Equal("s3", await store.AddAsync(Chat, "s3", CancellationToken.None));
     }
 
     [Fact]

@@ -27,11 +27,7 @@ public static class BridgeServiceCollectionExtensions
         services.AddBridgeStorage(configuration);
         services.AddSingleton<SessionResolver>();
         services.AddSingleton<IMessageHandler, MessageRelay>();
-        services.AddSingleton<Dispatcher>();
-        services.AddSingleton<IInbox>(sp => sp.GetRequiredService<Dispatcher>());
-        // Registered before any channel so that it stops after them: channels stop taking events,
-        // then the dispatcher drains what was accepted.
-        services.AddHostedService(sp => sp.GetRequiredService<Dispatcher>());
+        services.AddBridgeInbox(configuration);
         return services;
     }
 }

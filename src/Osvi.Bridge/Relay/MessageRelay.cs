@@ -1,17 +1,18 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Dispatching;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Osvi;
-using Osvi.Bridge.Sessions;
 using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Relay;
 
 /// <summary>
-/// The per-message use case: run a bridge command, or find the conversation's session, ask the
-/// agent and hand the answer to the platform's <see cref="IReplySender"/>. Knows OSVI and the
-/// session store, nothing of any platform. Never throws for one conversation's trouble.
+/// The per-message use case: run a bridge command, or find the conversation's session, ask the agent
+/// and hand the answer to the platform's <see cref="IReplySender"/>. Knows OSVI and the session store,
+/// nothing of any platform or of the inbox behind it. What it decided to send is written to the
+/// message's journal before it is sent, and each delivered part after, so that a replay sends only what
+/// is missing and asks the agent only if its answer was not stored yet. Returns an outcome: finished,
+/// retry later (a platform or Redis failure; on the last attempt the user gets the apology), or dead letter.
 /// </summary>
 public sealed partial class MessageRelay : IMessageHandler
 {
@@ -35,37 +36,16 @@ public sealed partial class MessageRelay : IMessageHandler
         _logger = logger;
     }
 
-    /// <summary>
-    /// For a plain text message, starts reading its conversation's session while the message is being
-    /// accepted (and, for a conversation without one, taking the lock to start it).
-    /// </summary>
-    public object? Prepare(InboundMessage message)
+    public async Task<HandlingOutcome> HandleAsync(Delivery delivery, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(message);
-        return string.IsNullOrWhiteSpace(message.Text) || BridgeCommandParser.Parse(message.Text) != BridgeCommand.None
-            || !_senders.ContainsKey(message.Platform)
-            ? null
-            : _sessions.PrefetchAsync(message.Conversation);
-    }
-
-    public void Abandon(object? prepared)
-    {
-        if (prepared is Task<SessionLockAttempt?> prefetched)
-        {
-            _ = _sessions.AbandonAsync(prefetched);
-        }
-    }
-
-    public Task HandleAsync(InboundMessage message, CancellationToken cancellationToken) => HandleAsync(message, null, cancellationToken);
-
-    public async Task HandleAsync(InboundMessage message, object? prepared, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(delivery);
+        var message = delivery.Message;
         var started = _time.GetTimestamp();
         var state = new HandlingState();
         using var activity = BridgeMetrics.ActivitySource.StartActivity("handle message");
         activity?.SetTag("osvi_bridge.platform", message.Platform);
         activity?.SetTag("osvi_bridge.conversation", message.Conversation.Value);
+        activity?.SetTag("osvi_bridge.attempt", delivery.Attempt);
         using var scope = _logger.BeginScope(new Dictionary<string, object>
         {
             ["Platform"] = message.Platform,
@@ -76,32 +56,58 @@ public sealed partial class MessageRelay : IMessageHandler
         if (!_senders.TryGetValue(message.Platform, out var sender))
         {
             LogNoSender(_logger, message.Platform);
-            return;
+            return HandlingOutcome.DeadLetter($"no reply sender for platform '{message.Platform}' in this bridge");
         }
         LogText(_logger, message.Text);
 
+        var outcome = HandlingOutcome.Done;
         try
         {
-            state.Outcome = BridgeCommandParser.Parse(message.Text) switch
+            var record = delivery.Journal.Record;
+            if (record.Final)
             {
-                BridgeCommand.Start => await StartAsync(message, sender, state, cancellationToken),
-                BridgeCommand.Reset => await ResetAsync(message, sender, cancellationToken),
-                BridgeCommand.Help => await SendAsync(sender, message.ReplyTarget, _options.HelpMessage, "help", cancellationToken),
-                _ => await AnswerAsync(message, sender, state, prepared as Task<SessionLockAttempt?>, cancellationToken),
-            };
+                // An earlier attempt stored what to send: deliver the rest, do not ask again.
+                state.Outcome = "redelivered";
+            }
+            else
+            {
+                record = await DecideAsync(message, sender, delivery.Journal, record, state, cancellationToken);
+            }
+            await DeliverAsync(sender, message.ReplyTarget, delivery.Journal, record, cancellationToken);
         }
         catch (ReplyDeliveryException ex)
         {
             state.Outcome = "undeliverable";
             LogUndeliverable(_logger, ex, message.Platform, ex.Message);
         }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The platform or Redis failed for now: the message stays in the inbox, with what was
+            // already delivered recorded, and is tried again; on its last attempt the user hears so.
+            LogTransient(_logger, message.Platform, message.Conversation.Value, delivery.Attempt, ex.GetType().Name, ex.Message);
+            if (delivery.IsLastAttempt)
+            {
+                state.Outcome = "failed";
+                await TryApologizeAsync(sender, message.ReplyTarget, cancellationToken);
+                outcome = HandlingOutcome.DeadLetter(ex.GetType().Name + ": " + ex.Message);
+            }
+            else
+            {
+                state.Outcome = "retry";
+                outcome = HandlingOutcome.RetryLater(ex.GetType().Name + ": " + ex.Message);
+            }
+        }
         finally
         {
+            if (state.Progress is not null)
+            {
+                await state.Progress.DisposeAsync();
+            }
             activity?.SetTag("osvi_bridge.session", state.SessionId);
             activity?.SetTag("osvi_bridge.outcome", state.Outcome);
             switch (state.Outcome)
             {
-                case "answered":
+                case "answered" or "redelivered":
                     _metrics.Answered(message.Platform);
                     _metrics.EndToEnd(message.Platform, _time.GetUtcNow() - message.ReceivedAt);
                     break;
@@ -112,31 +118,62 @@ public sealed partial class MessageRelay : IMessageHandler
             LogHandled(_logger, message.Platform, message.Conversation.Value, state.SessionId ?? "-",
                 _time.GetElapsedTime(started).TotalMilliseconds, state.Outcome);
         }
+        return outcome;
     }
 
-    private async Task<string> AnswerAsync(InboundMessage message, IReplySender sender, HandlingState state, Task<SessionLockAttempt?>? prefetched,
-        CancellationToken cancellationToken)
+    /// <summary>Works out the replies (running a command or asking the agent); returns the final record, stored.</summary>
+    private async Task<MessageRecord> DecideAsync(InboundMessage message, IReplySender sender, IMessageJournal journal, MessageRecord record,
+        HandlingState state, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(message.Text))
+        string? reply;
+        switch (BridgeCommandParser.Parse(message.Text))
         {
-            return "ignored-empty";
+            case BridgeCommand.Start:
+                reply = await StartAsync(message, state, cancellationToken);
+                break;
+            case BridgeCommand.Reset:
+                await _sessions.ResetAsync(message.Conversation, cancellationToken);
+                (reply, state.Outcome) = (_options.ResetMessage, "reset");
+                break;
+            case BridgeCommand.Help:
+                (reply, state.Outcome) = (_options.HelpMessage, "help");
+                break;
+            default:
+                if (string.IsNullOrWhiteSpace(message.Text))
+                {
+                    state.Outcome = "ignored-empty";
+                    return record with { Final = true };
+                }
+                (record, reply) = await AnswerAsync(message, sender, journal, record, state, cancellationToken);
+                break;
         }
+        record = reply is null ? record with { Final = true } : record.Append(reply, final: true);
+        if (record.RepliesDone < record.Replies.Count)
+        {
+            await journal.SaveAsync(record, cancellationToken);
+        }
+        return record;
+    }
 
-        IAsyncDisposable? progress = null;
-        ResolvedSession? started = null;
+    private async Task<(MessageRecord Record, string? Reply)> AnswerAsync(InboundMessage message, IReplySender sender, IMessageJournal journal,
+        MessageRecord record, HandlingState state, CancellationToken cancellationToken)
+    {
         try
         {
-            var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, prefetched, cancellationToken);
-            started = session;
+            var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, cancellationToken);
             state.SessionId = session.SessionId;
             using var sessionScope = _logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = session.SessionId });
             if (session.Created && _options.SendWelcomeMessage && !string.IsNullOrWhiteSpace(session.WelcomeMessage))
             {
-                await sender.SendAsync(message.ReplyTarget, session.WelcomeMessage, cancellationToken);
+                // Delivered before the agent is asked (it can take seconds), and recorded, so that a
+                // replay neither repeats it nor, having a session now, gets another one.
+                record = record.Append(session.WelcomeMessage, final: false);
+                await journal.SaveAsync(record, cancellationToken);
+                record = await DeliverAsync(sender, message.ReplyTarget, journal, record, cancellationToken);
             }
-            // Shown after the welcome, so a platform that answers into its progress placeholder
-            // puts the agent's answer there, below the welcome.
-            progress = await TryShowProgressAsync(sender, message.ReplyTarget, cancellationToken);
+            // Shown after the welcome, so a platform that answers into its progress placeholder puts
+            // the agent's answer there, below the welcome.
+            state.Progress = await TryShowProgressAsync(sender, message.ReplyTarget, cancellationToken);
 
             OsviReply reply;
             try
@@ -146,8 +183,6 @@ public sealed partial class MessageRelay : IMessageHandler
             catch (OsviSessionNotFoundException ex)
             {
                 LogSessionGone(_logger, ex, session.SessionId);
-                // Its own store must land before the replacement removes it.
-                await ConfirmStoredAsync(session);
                 session = await _sessions.ReplaceAsync(message.Conversation, message.DisplayName, cancellationToken);
                 state.SessionId = session.SessionId;
                 reply = await AskAgentAsync(session.SessionId, message.Text, cancellationToken);
@@ -156,44 +191,45 @@ public sealed partial class MessageRelay : IMessageHandler
             if (string.IsNullOrWhiteSpace(reply.Response))
             {
                 LogEmptyResponse(_logger, session.SessionId);
-                return "empty-response";
+                state.Outcome = "empty-response";
+                return (record, null);
             }
-            await sender.SendAsync(message.ReplyTarget, reply.Response, cancellationToken);
-            return "answered";
+            state.Outcome = "answered";
+            return (record, reply.Response);
         }
         catch (OsviException ex)
         {
             LogAgentFailed(_logger, ex, message.Platform, message.Conversation.Value, state.SessionId ?? "-", ex.GetType().Name);
-            await sender.SendAsync(message.ReplyTarget, _options.ApologyMessage, cancellationToken);
-            return "failed";
-        }
-        finally
-        {
-            if (progress is not null)
-            {
-                await progress.DisposeAsync();
-            }
-            if (started is not null)
-            {
-                await ConfirmStoredAsync(started);
-            }
+            state.Outcome = "failed";
+            return (record, _options.ApologyMessage);
         }
     }
 
     /// <summary>
-    /// Waits for a just-started session to be stored. The answer has gone out either way; if the
-    /// store failed, the conversation's next message starts another session, which is worth a warning.
+    /// Sends the record's replies that are not delivered yet, from the part where the last attempt
+    /// stopped, recording each delivered part. The very last part is not recorded: the message leaves
+    /// the inbox right after it, which says the same.
     /// </summary>
-    private async Task ConfirmStoredAsync(ResolvedSession session)
+    private static async Task<MessageRecord> DeliverAsync(IReplySender sender, ReplyTarget target, IMessageJournal journal, MessageRecord record,
+        CancellationToken cancellationToken)
     {
-        try
+        while (record.RepliesDone < record.Replies.Count)
         {
-            await session.Stored;
+            var index = record.RepliesDone;
+            var last = record.Final && index == record.Replies.Count - 1;
+            var current = record;
+            var progress = new ReplyProgress(record.PartsDone, async (done, total, token) =>
+            {
+                current = done >= total ? current with { RepliesDone = index + 1, PartsDone = 0 } : current with { PartsDone = done };
+                if (!(last && done >= total))
+                {
+                    await journal.SaveAsync(current, token);
+                }
+            });
+            await sender.SendAsync(target, record.Replies[index], progress, cancellationToken);
+            record = current with { RepliesDone = index + 1, PartsDone = 0 };
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogSessionNotStored(_logger, ex, session.SessionId);
-        }
+        return record;
     }
 
     private async Task<OsviReply> AskAgentAsync(string sessionId, string text, CancellationToken cancellationToken)
@@ -209,35 +245,35 @@ public sealed partial class MessageRelay : IMessageHandler
         }
     }
 
-    private async Task<string> StartAsync(InboundMessage message, IReplySender sender, HandlingState state, CancellationToken cancellationToken)
+    private async Task<string> StartAsync(InboundMessage message, HandlingState state, CancellationToken cancellationToken)
     {
         try
         {
             var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, cancellationToken);
             state.SessionId = session.SessionId;
-            await session.Stored;
-            var text = !session.Created ? _options.AlreadyStartedMessage
+            state.Outcome = "started";
+            return !session.Created ? _options.AlreadyStartedMessage
                 : string.IsNullOrWhiteSpace(session.WelcomeMessage) ? _options.HelpMessage
                 : session.WelcomeMessage;
-            return await SendAsync(sender, message.ReplyTarget, text, "started", cancellationToken);
         }
         catch (OsviException ex)
         {
             LogAgentFailed(_logger, ex, message.Platform, message.Conversation.Value, state.SessionId ?? "-", ex.GetType().Name);
-            return await SendAsync(sender, message.ReplyTarget, _options.ApologyMessage, "failed", cancellationToken);
+            state.Outcome = "failed";
+            return _options.ApologyMessage;
         }
     }
 
-    private async Task<string> ResetAsync(InboundMessage message, IReplySender sender, CancellationToken cancellationToken)
+    private async Task TryApologizeAsync(IReplySender sender, ReplyTarget target, CancellationToken cancellationToken)
     {
-        await _sessions.ResetAsync(message.Conversation, cancellationToken);
-        return await SendAsync(sender, message.ReplyTarget, _options.ResetMessage, "reset", cancellationToken);
-    }
-
-    private static async Task<string> SendAsync(IReplySender sender, ReplyTarget target, string text, string outcome, CancellationToken cancellationToken)
-    {
-        await sender.SendAsync(target, text, cancellationToken);
-        return outcome;
+        try
+        {
+            await sender.SendAsync(target, _options.ApologyMessage, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogApologyFailed(_logger, ex.GetType().Name, ex.Message);
+        }
     }
 
     private async Task<IAsyncDisposable?> TryShowProgressAsync(IReplySender sender, ReplyTarget target, CancellationToken cancellationToken)
@@ -258,6 +294,7 @@ public sealed partial class MessageRelay : IMessageHandler
     {
         public string? SessionId { get; set; }
         public string Outcome { get; set; } = "unfinished";
+        public IAsyncDisposable? Progress { get; set; }
     }
 
     [LoggerMessage(Level = LogLevel.Information,
@@ -267,11 +304,8 @@ public sealed partial class MessageRelay : IMessageHandler
     [LoggerMessage(Level = LogLevel.Debug, Message = "Message text: {Text}")]
     private static partial void LogText(ILogger logger, string text);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "No reply sender for platform {Platform}; message dropped")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "No reply sender for platform {Platform}; message dead-lettered")]
     private static partial void LogNoSender(ILogger logger, string platform);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Session {SessionId} was started and answered but could not be saved; the conversation's next message starts another")]
-    private static partial void LogSessionNotStored(ILogger logger, Exception exception, string sessionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "OSVI no longer knows session {SessionId}; starting a new one and resending once")]
     private static partial void LogSessionGone(ILogger logger, Exception exception, string sessionId);
@@ -285,6 +319,13 @@ public sealed partial class MessageRelay : IMessageHandler
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Platform} refused the reply for good: {Reason}")]
     private static partial void LogUndeliverable(ILogger logger, Exception exception, string platform, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "{Platform} conversation {ConversationKey}: attempt {Attempt} failed for now ({ErrorKind}: {Reason}); the message stays in the inbox")]
+    private static partial void LogTransient(ILogger logger, string platform, string conversationKey, int attempt, string errorKind, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not send the apology either ({ErrorKind}: {Reason})")]
+    private static partial void LogApologyFailed(ILogger logger, string errorKind, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not show progress")]
     private static partial void LogProgressFailed(ILogger logger, Exception exception);

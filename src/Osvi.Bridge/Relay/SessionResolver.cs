@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Osvi;
 using Osvi.Bridge.Sessions;
@@ -6,98 +5,45 @@ using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Relay;
 
-/// <summary>
-/// A conversation's OSVI session; <see cref="WelcomeMessage"/> is set only when it was just started.
-/// A just-started session may still be on its way into the store: <see cref="Stored"/> completes when
-/// it is there, so the first message need not wait a round trip before reaching the agent.
-/// </summary>
-public sealed record ResolvedSession(string SessionId, bool Created, string? WelcomeMessage)
-{
-    public Task Stored { get; init; } = Task.CompletedTask;
-}
+/// <summary>A conversation's OSVI session; <see cref="WelcomeMessage"/> is set only when it was just started.</summary>
+public sealed record ResolvedSession(string SessionId, bool Created, string? WelcomeMessage);
 
 /// <summary>
-/// Finds a conversation's OSVI session or starts exactly one: the starter holds the conversation's
-/// lock in the session store, so two messages, or two replicas, never start two sessions.
+/// Finds a conversation's OSVI session or starts one. The inbox runs a conversation's messages one at a
+/// time across all replicas, so no lock is needed; should two starts ever race (a replica that outlived
+/// its lease), the store keeps the first and the other session is closed again.
 /// </summary>
 public sealed partial class SessionResolver(
     ISessionStore store,
     OsviClient osvi,
-    IOptions<OsviOptions> osviOptions,
-    TimeProvider time,
     BridgeMetrics metrics,
     ILogger<SessionResolver> logger)
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
-
-    // Longer than one full OSVI call, so a lock outlives its holder's work but not a crashed holder by much.
-    private readonly TimeSpan _lockTtl = osviOptions.Value.TotalTimeout + TimeSpan.FromSeconds(10);
-
-    /// <summary>
-    /// Starts reading the conversation's session (refreshing its idle expiry) ahead of
-    /// <see cref="GetOrCreateAsync(ConversationKey, string?, Task{SessionLockAttempt?}?, CancellationToken)"/>;
-    /// where the store can, a conversation without one takes its creation lock in the same round trip.
-    /// Whatever it returns goes to <c>GetOrCreateAsync</c> or, if the message is not handled after all,
-    /// to <see cref="AbandonAsync"/>, so that a lock taken here is never left to expire.
-    /// </summary>
-    public Task<SessionLockAttempt?> PrefetchAsync(ConversationKey conversation) =>
-        store.ReadOrTryLockAsync(conversation, _lockTtl, CancellationToken.None);
-
-    /// <summary>Releases what a <see cref="PrefetchAsync"/> took, for a message that will not be handled.</summary>
-    public async Task AbandonAsync(Task<SessionLockAttempt?> prefetched)
+    public async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(prefetched);
-        try
+        var existing = await store.GetAsync(conversation, cancellationToken);
+        if (existing is not null)
         {
-            if (await prefetched is { Lock: { } held })
-            {
-                await held.DisposeAsync();
-            }
+            return new ResolvedSession(existing, false, null);
         }
-        catch (Exception ex)
+        var started = await osvi.StartSessionAsync(personName, cancellationToken);
+        var stored = await store.AddAsync(conversation, started.SessionId, cancellationToken);
+        if (stored != started.SessionId)
         {
-            // The lock then expires by itself, after its TTL.
-            LogAbandonFailed(logger, ex);
+            LogLostRace(logger, started.SessionId, stored);
+            await CloseQuietlyAsync(started.SessionId, cancellationToken);
+            return new ResolvedSession(stored, false, null);
         }
+        LogStarted(logger, started.SessionId);
+        metrics.SessionCreated();
+        return new ResolvedSession(started.SessionId, true, started.WelcomeMessage);
     }
 
-    public Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken) =>
-        GetOrCreateAsync(conversation, personName, null, cancellationToken);
-
-    /// <summary>As above, starting from a <see cref="PrefetchAsync"/> when there is one.</summary>
-    public async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, Task<SessionLockAttempt?>? prefetched,
-        CancellationToken cancellationToken)
-    {
-        var attempt = await (prefetched ?? store.ReadOrTryLockAsync(conversation, _lockTtl, cancellationToken));
-        while (true)
-        {
-            // Null: the store only read, and found nothing.
-            attempt ??= await store.TryLockAsync(conversation, _lockTtl, cancellationToken);
-            if (attempt.SessionId is not null)
-            {
-                return new ResolvedSession(attempt.SessionId, false, null);
-            }
-            if (attempt.Lock is { } held)
-            {
-                await using (held)
-                {
-                    return await StartAsync(conversation, personName, held, cancellationToken);
-                }
-            }
-
-            // Another holder is starting the session: wait for it to be stored.
-            await Task.Delay(PollInterval, time, cancellationToken);
-            attempt = null;
-        }
-    }
-
-    /// <summary>Starts a new session in place of one OSVI no longer knows; returns once it is stored.</summary>
+    /// <summary>Starts a new session in place of one OSVI no longer knows.</summary>
     public async Task<ResolvedSession> ReplaceAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken)
     {
         await store.RemoveAsync(conversation, cancellationToken);
-        var session = await GetOrCreateAsync(conversation, personName, cancellationToken);
-        await session.Stored;
-        return session;
+        return await GetOrCreateAsync(conversation, personName, cancellationToken);
     }
 
     /// <summary>Forgets the conversation's session and closes it at OSVI; true when there was one.</summary>
@@ -108,6 +54,12 @@ public sealed partial class SessionResolver(
         {
             return false;
         }
+        await CloseQuietlyAsync(sessionId, cancellationToken);
+        return true;
+    }
+
+    private async Task CloseQuietlyAsync(string sessionId, CancellationToken cancellationToken)
+    {
         try
         {
             await osvi.CloseSessionAsync(sessionId, cancellationToken);
@@ -117,25 +69,13 @@ public sealed partial class SessionResolver(
             // The mapping is gone either way; an unclosed session only lingers on OSVI's side.
             LogCloseFailed(logger, ex, sessionId);
         }
-        return true;
-    }
-
-    private async Task<ResolvedSession> StartAsync(ConversationKey conversation, string? personName, ISessionCreationLock held, CancellationToken cancellationToken)
-    {
-        var session = await osvi.StartSessionAsync(personName, cancellationToken);
-        // Not awaited here: the caller asks the agent meanwhile and awaits Stored afterwards. The lock
-        // is released by the same round trip, so no one else starts a session in between.
-        var stored = held.CommitAsync(session.SessionId, cancellationToken);
-        LogStarted(logger, session.SessionId);
-        metrics.SessionCreated();
-        return new ResolvedSession(session.SessionId, true, session.WelcomeMessage) { Stored = stored };
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Started OSVI session {SessionId}")]
     private static partial void LogStarted(ILogger logger, string sessionId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release a session creation lock taken for a message that was not handled; it expires by itself")]
-    private static partial void LogAbandonFailed(ILogger logger, Exception exception);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "OSVI session {SessionId} was started while the conversation got {StoredSessionId} elsewhere; closing ours")]
+    private static partial void LogLostRace(ILogger logger, string sessionId, string storedSessionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not close OSVI session {SessionId}; the conversation starts afresh anyway")]
     private static partial void LogCloseFailed(ILogger logger, Exception exception, string sessionId);

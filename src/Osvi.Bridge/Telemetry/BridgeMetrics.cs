@@ -21,6 +21,10 @@ public sealed class BridgeMetrics
     private readonly Counter<long> _retries;
     private readonly Counter<long> _rateLimitWaits;
     private readonly Counter<long> _sessionsCreated;
+    private readonly Counter<long> _inboxRetries;
+    private readonly Counter<long> _redeliveries;
+    private readonly Counter<long> _takeovers;
+    private readonly Counter<long> _deadLetters;
     private readonly Histogram<double> _agentLatency;
     private readonly Histogram<double> _endToEnd;
 
@@ -35,6 +39,10 @@ public sealed class BridgeMetrics
         _retries = meter.CreateCounter<long>("osvi_bridge.retries", "{retry}", "Retried calls to OSVI or a platform");
         _rateLimitWaits = meter.CreateCounter<long>("osvi_bridge.rate_limit.waits", "{wait}", "Waits imposed by a platform's rate limit or our own pacing");
         _sessionsCreated = meter.CreateCounter<long>("osvi_bridge.sessions.created", "{session}", "OSVI sessions started");
+        _inboxRetries = meter.CreateCounter<long>("osvi_bridge.inbox.retries", "{attempt}", "Message attempts that failed for now and were tried again later");
+        _redeliveries = meter.CreateCounter<long>("osvi_bridge.inbox.redeliveries", "{message}", "Messages handled again after a crash or a stop (taken over from the pending list)");
+        _takeovers = meter.CreateCounter<long>("osvi_bridge.inbox.takeovers", "{message}", "Unfinished messages this replica took over from a previous partition holder");
+        _deadLetters = meter.CreateCounter<long>("osvi_bridge.inbox.dead_letters", "{message}", "Messages the inbox gave up on (moved to the dead letters)");
         _agentLatency = meter.CreateHistogram<double>("osvi_bridge.agent.latency", "s", "Time OSVI took to answer one message",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120] });
         _endToEnd = meter.CreateHistogram<double>("osvi_bridge.message.duration", "s", "From receiving a message to its reply being sent",
@@ -51,6 +59,18 @@ public sealed class BridgeMetrics
         Meter.CreateObservableGauge("osvi_bridge.conversations.in_flight", inFlight, "{conversation}", "Conversations being handled right now");
     }
 
+    /// <summary>Registers the durable inbox's gauges (the partitions this replica holds).</summary>
+    public void ObserveInbox(Func<long> depth, Func<double> oldestAgeSeconds, Func<int> leasesHeld)
+    {
+        Meter.CreateObservableGauge("osvi_bridge.inbox.depth", depth, "{message}", "Unfinished messages in the inbox partitions this replica holds");
+        Meter.CreateObservableGauge("osvi_bridge.inbox.oldest_age", oldestAgeSeconds, "s", "Age of the oldest unfinished message in the partitions this replica holds");
+        Meter.CreateObservableGauge("osvi_bridge.inbox.leases", leasesHeld, "{partition}", "Inbox partitions this replica holds the lease of");
+    }
+
+    public void InboxRetry(string platform) => _inboxRetries.Add(1, Platform(platform));
+    public void InboxRedelivery(string platform) => _redeliveries.Add(1, Platform(platform));
+    public void InboxTakeover(int messages) => _takeovers.Add(messages);
+    public void DeadLettered(string platform) => _deadLetters.Add(1, Platform(platform));
     public void Received(string platform) => _received.Add(1, Platform(platform));
     public void Duplicate(string platform) => _duplicates.Add(1, Platform(platform));
     public void Answered(string platform) => _answered.Add(1, Platform(platform));

@@ -33,6 +33,9 @@ public sealed class BridgeHost : IAsyncDisposable
 
     public IInbox Inbox => Services.GetRequiredService<IInbox>();
 
+    /// <summary>Tells when a message was handled in this bridge (take the watch before accepting).</summary>
+    public global::Osvi.Bridge.Dispatching.HandledMessages Handled => Services.GetRequiredService<global::Osvi.Bridge.Dispatching.HandledMessages>();
+
     /// <summary>The settings every test needs: OSVI fake, Redis (or none), quiet logs, fast retries.</summary>
     public static Dictionary<string, string?> BaseSettings(FakeOsviServer osvi, RedisServerFixture? redis, string? keyPrefix = null) => new()
     {

@@ -120,7 +120,7 @@ public sealed class TelegramDeliveryGuaranteeTests(RedisServerFixture redis) : I
                 Accepted.Enqueue(message);
             }
             return ValueTask.FromResult<IReadOnlyList<InboxReceipt>>(
-                messages.Select(_ => new InboxReceipt(InboxOutcome.Accepted, Task.CompletedTask)).ToList());
+                messages.Select(_ => new InboxReceipt(InboxOutcome.Accepted)).ToList());
         }
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Osvi.Bridge.Dispatching;
 using Osvi.Bridge.Hosting;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Osvi;
@@ -21,6 +22,7 @@ public static class ChatCommand
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddInMemoryInbox();
         builder.Services.AddBridgeCore(builder.Configuration);
         builder.Services.AddSingleton<IReplySender>(new ConsoleReplySender(output));
 
@@ -58,8 +60,9 @@ public static class ChatCommand
             }
             var message = new InboundMessage(ConsoleReplySender.PlatformName, conversation, Guid.NewGuid().ToString("N"),
                 user, user, line, new ReplyTarget(user));
-            var receipt = await inbox.AcceptAsync(message, stopping);
-            await receipt.Completion.WaitAsync(stopping);
+            var handled = app.Services.GetRequiredService<HandledMessages>().Watch(message);
+            await inbox.AcceptAsync(message, stopping);
+            await handled.WaitAsync(stopping);
         }
 
         await app.StopAsync(CancellationToken.None);

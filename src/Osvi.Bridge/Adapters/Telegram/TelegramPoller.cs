@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Hosting;
 using Osvi.Bridge.Messaging;
+using Osvi.Bridge.Storage;
 using Telegram.Bot;
 using Telegram.Bot.Exceptions;
 using Telegram.Bot.Types;
@@ -19,6 +20,8 @@ public sealed partial class TelegramPoller(
     TelegramBotIdentityProvider identity,
     TelegramUpdateIngress ingress,
     ChannelStatusBoard status,
+    ReplicaLeases leases,
+    RedisKeys keys,
     IOptions<TelegramOptions> options,
     TimeProvider time,
     ILogger<TelegramPoller> logger) : BackgroundService
@@ -40,7 +43,36 @@ public sealed partial class TelegramPoller(
         {
             return;
         }
+        // One replica polls per bot: two pollers with one token only fight (409) and add nothing, as
+        // every replica works on the shared inbox anyway. The others stand by to take the lease over.
+        var leaseKey = keys.TelegramPollerLease(me.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            status.Report(TelegramUpdateParser.Platform, true, $"standing by as @{me.Username} (another replica polls)");
+            HeldLease lease;
+            try
+            {
+                lease = await leases.AcquireAsync(leaseKey, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            await using (lease)
+            {
+                using var polling = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease.Lost);
+                await PollAsync(me, polling.Token);
+            }
+            if (!stoppingToken.IsCancellationRequested)
+            {
+                LogPollerLeaseLost(logger);
+            }
+        }
+    }
 
+    /// <summary>Long-polls until <paramref name="stoppingToken"/> ends (a stop, or the poller lease lost).</summary>
+    private async Task PollAsync(TelegramBotIdentity me, CancellationToken stoppingToken)
+    {
         int? offset = null;
         var confirmed = offset;
         var delay = TimeSpan.Zero;
@@ -185,6 +217,9 @@ public sealed partial class TelegramPoller(
         var floor = delay < TimeSpan.FromMilliseconds(50) ? TimeSpan.FromMilliseconds(50) : delay;
         await Task.Delay(floor, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the Telegram poller lease (this replica stalled past it); another replica polls now, standing by")]
+    private static partial void LogPollerLeaseLost(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Telegram polling started as @{Username}")]
     private static partial void LogPolling(ILogger logger, string username);

@@ -15,7 +15,8 @@ namespace Osvi.Bridge.Adapters.Telegram;
 /// Delivers the agent's Markdown to a Telegram chat: rendered to Telegram HTML, split below the
 /// length limit, paced per chat and overall. A 429 waits as long as Telegram asks; an HTML part
 /// Telegram cannot parse is resent as plain text; a blocked bot or a vanished chat ends the reply
-/// with <see cref="ReplyDeliveryException"/>; other failures are retried a few times, then thrown.
+/// with <see cref="ReplyDeliveryException"/>; other failures are retried a few times, then thrown, and
+/// the inbox tries the message again later from the first part Telegram did not take.
 /// </summary>
 public sealed partial class TelegramReplySender(
     Lazy<ITelegramBotClient> bot,
@@ -39,10 +40,14 @@ public sealed partial class TelegramReplySender(
 
     public string Platform => TelegramUpdateParser.Platform;
 
-    public async Task SendAsync(ReplyTarget target, string markdown, CancellationToken cancellationToken)
+    public Task SendAsync(ReplyTarget target, string markdown, CancellationToken cancellationToken) =>
+        SendAsync(target, markdown, ReplyProgress.None, cancellationToken);
+
+    public async Task SendAsync(ReplyTarget target, string markdown, ReplyProgress progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
         ArgumentNullException.ThrowIfNull(markdown);
+        ArgumentNullException.ThrowIfNull(progress);
         var chunks = TelegramMessageSplitter.Split(TelegramHtmlRenderer.Render(markdown), Options.MaxMessageLength)
             .Where(c => !string.IsNullOrWhiteSpace(TelegramMessageSplitter.ToPlainText(c)))
             .ToList();
@@ -55,10 +60,11 @@ public sealed partial class TelegramReplySender(
         {
             await typing.StopAsync();
         }
-        for (var i = 0; i < chunks.Count; i++)
+        for (var i = progress.PartsDone; i < chunks.Count; i++)
         {
             // Only the first part quotes the user's message; the rest simply follow it.
             await SendPartAsync(target, chunks[i], i == 0 ? target.ReplyToMessageId : null, cancellationToken);
+            await progress.Delivered(i + 1, chunks.Count, cancellationToken);
         }
     }
 

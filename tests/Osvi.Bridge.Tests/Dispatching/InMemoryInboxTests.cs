@@ -10,11 +10,12 @@ using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Tests.Dispatching;
 
-public sealed class DispatcherTests : IAsyncLifetime
+public sealed class InMemoryInboxTests : IAsyncLifetime
 {
     private static readonly AsyncLocal<string?> CallerState = new();
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly List<Dispatcher> _dispatchers = [];
+    private readonly List<InMemoryInbox> _dispatchers = [];
+    private readonly HandledMessages _handled = new();
 
     public Task InitializeAsync() => Task.CompletedTask;
 
@@ -36,8 +37,7 @@ public sealed class DispatcherTests : IAsyncLifetime
         using var activity = new Activity("webhook request").Start();
         CallerState.Value = "request scope";
 
-        var receipt = await dispatcher.AcceptAsync(Message("alice", "1"), CancellationToken.None);
-        await receipt.Completion;
+        await AcceptAndWaitAsync(dispatcher, [Message("alice", "1")]);
 
         var seen = Assert.Single(handler.Seen);
         Assert.Null(seen.CallerState);
@@ -50,13 +50,13 @@ public sealed class DispatcherTests : IAsyncLifetime
         var handler = new RecordingHandler { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
         var dispatcher = Create(handler, maxConcurrency: 1);
         CallerState.Value = "first caller";
-        var first = await dispatcher.AcceptAsync(Message("alice", "1"), CancellationToken.None);
+        var first = Accept(dispatcher, Message("alice", "1"));
         CallerState.Value = "second caller";
-        var second = await dispatcher.AcceptAsync(Message("bob", "2"), CancellationToken.None);
+        var second = Accept(dispatcher, Message("bob", "2"));
         CallerState.Value = null;
 
         handler.Gate.SetResult();
-        await Task.WhenAll(first.Completion, second.Completion);
+        await Task.WhenAll(await first, await second);
 
         Assert.Equal(["1", "2"], handler.Seen.Select(s => s.MessageId));
         Assert.All(handler.Seen, s => Assert.Null(s.CallerState));
@@ -68,13 +68,13 @@ public sealed class DispatcherTests : IAsyncLifetime
         var handler = new RecordingHandler { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
         var dispatcher = Create(handler, maxConcurrency: 3);
 
-        var receipts = await dispatcher.AcceptManyAsync(
-            Enumerable.Range(0, 20).Select(i => Message("user" + i, i.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList(),
-            CancellationToken.None);
+        var messages = Enumerable.Range(0, 20).Select(i => Message("user" + i, i.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        var handled = messages.Select(_handled.Watch).ToList();
+        await dispatcher.AcceptManyAsync(messages, CancellationToken.None);
         Assert.Equal(3, handler.Running);
 
         handler.Gate.SetResult();
-        await Task.WhenAll(receipts.Select(r => r.Completion));
+        await Task.WhenAll(handled);
 
         Assert.Equal(20, handler.Seen.Count);
         Assert.Equal(3, handler.MostAtOnce);
@@ -86,12 +86,12 @@ public sealed class DispatcherTests : IAsyncLifetime
         var handler = new RecordingHandler { Delay = TimeSpan.FromMilliseconds(2) };
         var dispatcher = Create(handler, maxConcurrency: 8);
 
-        var receipts = new List<InboxReceipt>();
+        var handled = new List<Task<DeliveryResult>>();
         for (var i = 0; i < 30; i++)
         {
-            receipts.Add(await dispatcher.AcceptAsync(Message(i % 2 == 0 ? "alice" : "bob", i.ToString(System.Globalization.CultureInfo.InvariantCulture)), CancellationToken.None));
+            handled.Add(await Accept(dispatcher, Message(i % 2 == 0 ? "alice" : "bob", i.ToString(System.Globalization.CultureInfo.InvariantCulture))));
         }
-        await Task.WhenAll(receipts.Select(r => r.Completion));
+        await Task.WhenAll(handled);
 
         foreach (var user in new[] { "alice", "bob" })
         {
@@ -104,24 +104,42 @@ public sealed class DispatcherTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Only_messages_that_can_start_at_once_are_prepared_and_a_dropped_one_gives_back_what_it_took()
+    public async Task A_message_that_fails_for_now_is_tried_again_before_the_next_one_of_its_conversation()
     {
-        var handler = new RecordingHandler { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
-        var dispatcher = Create(handler, maxConcurrency: 2);
+        var handler = new RecordingHandler { FailFirstAttempts = 2, FailOnly = "1" };
+        var dispatcher = Create(handler, maxConcurrency: 4);
 
-        var receipts = await dispatcher.AcceptManyAsync(
-            new[] { "a", "b", "c", "d" }.Select(user => Message(user, "id-" + user)).ToList(), CancellationToken.None);
-        handler.Gate.SetResult();
-        await Task.WhenAll(receipts.Select(r => r.Completion));
+        await AcceptAndWaitAsync(dispatcher, [Message("alice", "1"), Message("alice", "2")]);
 
-        // Two slots: the two that started at once had their reads done while being accepted; the
-        // two that waited did theirs when their turn came.
-        Assert.Equal(["id-a", "id-b"], handler.Prepared.Order());
-        Assert.Equal(["prepared:id-a", "prepared:id-b", null, null], handler.Seen.OrderBy(s => s.MessageId).Select(s => s.Prepared));
+        // Three attempts at "1" (two retries), then "2": the retries kept the conversation's turn.
+        Assert.Equal(["1", "1", "1", "2"], handler.Seen.Select(s => s.MessageId));
+        Assert.Equal([1, 2, 3, 1], handler.Seen.Select(s => s.Attempt));
+    }
+
+    [Fact]
+    public async Task A_message_that_keeps_failing_is_given_up_after_its_attempts_and_the_conversation_goes_on()
+    {
+        var handler = new RecordingHandler { FailFirstAttempts = int.MaxValue, FailOnly = "1" };
+        var dispatcher = Create(handler, maxConcurrency: 4, maxAttempts: 3);
+
+        var results = await AcceptAndWaitAsync(dispatcher, [Message("alice", "1"), Message("alice", "2")]);
+
+        Assert.Equal([DeliveryResult.DeadLettered, DeliveryResult.Finished], results);
+        Assert.Equal(["1", "1", "1", "2"], handler.Seen.Select(s => s.MessageId));
+        Assert.True(handler.Seen.Last(s => s.MessageId == "1").LastAttempt);
+    }
+
+    [Fact]
+    public async Task A_redelivered_event_is_dropped_on_arrival()
+    {
+        var handler = new RecordingHandler();
+        var dispatcher = Create(handler);
+        await AcceptAndWaitAsync(dispatcher, [Message("a", "id-a")]);
 
         var redelivery = await dispatcher.AcceptAsync(Message("a", "id-a"), CancellationToken.None);
+
         Assert.Equal(InboxOutcome.Duplicate, redelivery.Outcome);
-        Assert.Equal(["prepared:id-a"], handler.Abandoned);
+        Assert.Single(handler.Seen);
     }
 
     [Fact]
@@ -132,26 +150,43 @@ public sealed class DispatcherTests : IAsyncLifetime
 
         // Thousands of messages of one conversation queue behind each other; each turn is synchronous.
         var messages = Enumerable.Range(0, 5000).Select(i => Message("alice", i.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToList();
-        var receipts = await dispatcher.AcceptManyAsync(messages, CancellationToken.None);
-        await Task.WhenAll(receipts.Select(r => r.Completion));
+        await AcceptAndWaitAsync(dispatcher, messages);
 
         Assert.Equal(5000, handler.Seen.Count);
         Assert.Equal(0, dispatcher.Pending);
     }
 
-    private Dispatcher Create(IMessageHandler handler, int maxConcurrency = 16)
+    private InMemoryInbox Create(IMessageHandler handler, int maxConcurrency = 16, int maxAttempts = 5)
     {
         var options = Options.Create(new BridgeOptions { MaxConcurrency = maxConcurrency, QueueCapacity = 10_000 });
-        var dispatcher = new Dispatcher(handler, new InMemoryDeduplicationStore(options, TimeProvider.System), options, TimeProvider.System,
-            new BridgeMetrics(_services.GetRequiredService<IMeterFactory>()), NullLogger<Dispatcher>.Instance);
+        var inbox = Options.Create(new InboxOptions { MaxAttempts = maxAttempts, RetryDelay = TimeSpan.Zero });
+        var metrics = new BridgeMetrics(_services.GetRequiredService<IMeterFactory>());
+        var runner = new DeliveryRunner(handler, inbox, _handled, TimeProvider.System, metrics, NullLogger<DeliveryRunner>.Instance);
+        var dispatcher = new InMemoryInbox(runner, new InMemoryDeduplicationStore(options, TimeProvider.System), _handled, options,
+            metrics, NullLogger<InMemoryInbox>.Instance);
         _dispatchers.Add(dispatcher);
         return dispatcher;
+    }
+
+    /// <summary>Accepts one message; the task it returns tells when it was handled.</summary>
+    private async Task<Task<DeliveryResult>> Accept(InMemoryInbox inbox, InboundMessage message)
+    {
+        var handled = _handled.Watch(message);
+        await inbox.AcceptAsync(message, CancellationToken.None);
+        return handled;
+    }
+
+    private async Task<DeliveryResult[]> AcceptAndWaitAsync(InMemoryInbox inbox, IReadOnlyList<InboundMessage> messages)
+    {
+        var handled = messages.Select(_handled.Watch).ToList();
+        await inbox.AcceptManyAsync(messages, CancellationToken.None);
+        return await Task.WhenAll(handled);
     }
 
     private static InboundMessage Message(string user, string id) =>
         new("test", new ConversationKey("test:" + user), id, user, user, "hello " + id, new ReplyTarget(user));
 
-    private sealed record Observation(string MessageId, string Conversation, string? CallerState, Activity? Activity, object? Prepared);
+    private sealed record Observation(string MessageId, string Conversation, string? CallerState, Activity? Activity, int Attempt, bool LastAttempt);
 
     private sealed class RecordingHandler : IMessageHandler
     {
@@ -161,27 +196,18 @@ public sealed class DispatcherTests : IAsyncLifetime
         private int _running;
 
         public ConcurrentQueue<Observation> Seen { get; } = new();
-        public ConcurrentQueue<string> Prepared { get; } = new();
-        public ConcurrentQueue<object?> Abandoned { get; } = new();
+        public int FailFirstAttempts { get; init; }
+        public string? FailOnly { get; init; }
         public TaskCompletionSource? Gate { get; init; }
         public TimeSpan Delay { get; init; }
         public int MostAtOnce { get; private set; }
         public int Running => Volatile.Read(ref _running);
         public int MostAtOnceIn(string conversation) => _mostIn.GetValueOrDefault(conversation);
 
-        public object? Prepare(InboundMessage message)
+        public async Task<HandlingOutcome> HandleAsync(Delivery delivery, CancellationToken cancellationToken)
         {
-            Prepared.Enqueue(message.MessageId);
-            return "prepared:" + message.MessageId;
-        }
-
-        public void Abandon(object? prepared) => Abandoned.Enqueue(prepared);
-
-        public Task HandleAsync(InboundMessage message, CancellationToken cancellationToken) => HandleAsync(message, null, cancellationToken);
-
-        public async Task HandleAsync(InboundMessage message, object? prepared, CancellationToken cancellationToken)
-        {
-            Seen.Enqueue(new Observation(message.MessageId, message.Conversation.Value, CallerState.Value, Activity.Current, prepared));
+            var message = delivery.Message;
+            Seen.Enqueue(new Observation(message.MessageId, message.Conversation.Value, CallerState.Value, Activity.Current, delivery.Attempt, delivery.IsLastAttempt));
             lock (_gate)
             {
                 _running++;
@@ -208,6 +234,9 @@ public sealed class DispatcherTests : IAsyncLifetime
                     _runningIn.AddOrUpdate(message.Conversation.Value, 0, (_, n) => n - 1);
                 }
             }
+            return delivery.Attempt <= FailFirstAttempts && (FailOnly is null || FailOnly == message.MessageId)
+                ? HandlingOutcome.RetryLater("failing on purpose")
+                : HandlingOutcome.Done;
         }
     }
 }

@@ -1,0 +1,670 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Osvi.Bridge.Messaging;
+using Osvi.Bridge.Storage;
+using Osvi.Bridge.Telemetry;
+using StackExchange.Redis;
+
+namespace Osvi.Bridge.Dispatching;
+
+/// <summary>
+/// The durable inbox, shared by every replica on one Redis: Kafka's consumer-group shape on Redis
+/// Streams. A conversation always maps to one of <see cref="InboxOptions.Partitions"/> streams; accepting
+/// is one <c>XADD</c> (the platform is acknowledged after it). Each partition is worked on by one replica
+/// at a time, the holder of its lease (<c>SET NX PX</c>, renewed), so a conversation's messages are
+/// handled strictly in order across replicas; within its partitions a replica runs conversations side by
+/// side on the <see cref="ConversationScheduler"/>. Replicas share the partitions evenly (each takes its
+/// share of the live replicas' count); a dead replica's leases expire and its partitions, with the
+/// entries it had read and not finished (the group's pending list, <c>XAUTOCLAIM</c>), are taken over
+/// within <see cref="InboxOptions.LeaseTimeout"/>. An entry is acknowledged and deleted only when its
+/// message was answered or dead-lettered; a replay reads the message's journal so nothing is sent twice.
+/// </summary>
+public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposable
+{
+    private const string Group = "bridge";
+
+    // Acknowledge, delete and forget the journal of one entry: all keys of one partition, one step.
+    private const string CompleteScript = """
+        redis.call('xack', KEYS[1], ARGV[1], ARGV[2])
+        redis.call('xdel', KEYS[1], ARGV[2])
+        redis.call('del', KEYS[2])
+        return 1
+        """;
+
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan StoreRetryDelay = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan MaxStoreRetryDelay = TimeSpan.FromSeconds(5);
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisKeys _keys;
+    private readonly DeliveryRunner _runner;
+    private readonly HandledMessages _handled;
+    private readonly InboxOptions _options;
+    private readonly BridgeOptions _bridge;
+    private readonly TimeProvider _time;
+    private readonly BridgeMetrics _metrics;
+    private readonly ILogger<RedisStreamInbox> _logger;
+    private readonly ConversationScheduler _scheduler;
+    private readonly SemaphoreSlim _room;
+    private readonly ConcurrentDictionary<int, Partition> _held = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _abort = new();
+    private Task _ownership = Task.CompletedTask;
+    private long _depth;
+    private double _oldestAgeSeconds;
+    private int _closed;
+
+    public RedisStreamInbox(IConnectionMultiplexer redis, RedisKeys keys, DeliveryRunner runner, HandledMessages handled,
+        IOptions<InboxOptions> options, IOptions<BridgeOptions> bridge, TimeProvider time, BridgeMetrics metrics, ILogger<RedisStreamInbox> logger)
+    {
+        _redis = redis;
+        _keys = keys;
+        _runner = runner;
+        _handled = handled;
+        _options = options.Value;
+        _bridge = bridge.Value;
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+        _scheduler = new ConversationScheduler(_bridge.MaxConcurrency);
+        _room = new SemaphoreSlim(_bridge.QueueCapacity, _bridge.QueueCapacity);
+        ReplicaId = string.Create(CultureInfo.InvariantCulture, $"{Environment.MachineName}-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}");
+        metrics.ObserveDispatcher(() => Math.Max(0, _scheduler.Pending - _scheduler.Running), () => _scheduler.Running);
+        metrics.ObserveInbox(() => Volatile.Read(ref _depth), () => Volatile.Read(ref _oldestAgeSeconds), () => _held.Count);
+    }
+
+    /// <summary>This process's name among the replicas (its consumer name in every partition's group).</summary>
+    public string ReplicaId { get; }
+
+    /// <summary>The partitions this replica works on right now.</summary>
+    public IReadOnlyCollection<int> HeldPartitions => _held.Keys.ToList();
+
+    /// <summary>The partition of a conversation: a stable hash, the same in every replica and build.</summary>
+    public static int PartitionOf(ConversationKey conversation, int partitions)
+    {
+        // FNV-1a over the key's UTF-16 code units: string.GetHashCode is randomized per process.
+        var hash = 2166136261u;
+        foreach (var c in conversation.Value)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+        return (int)(hash % (uint)partitions);
+    }
+
+    public async ValueTask<InboxReceipt> AcceptAsync(InboundMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return (await AcceptManyAsync([message], cancellationToken))[0];
+    }
+
+    public async ValueTask<IReadOnlyList<InboxReceipt>> AcceptManyAsync(IReadOnlyList<InboundMessage> messages, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (Volatile.Read(ref _closed) == 1)
+        {
+            throw new InboxClosedException();
+        }
+        var database = _redis.GetDatabase();
+        // Issued together, the XADDs share round trips (StackExchange.Redis pipelines them) and are
+        // applied in call order, so one conversation's messages keep their order within the batch.
+        var partitions = new int[messages.Count];
+        var adds = new Task<RedisValue>[messages.Count];
+        for (var i = 0; i < messages.Count; i++)
+        {
+            partitions[i] = PartitionOf(messages[i].Conversation, _options.Partitions);
+            adds[i] = database.StreamAddAsync(_keys.InboxStream(partitions[i]), "m", StoredMessage.Serialize(messages[i]));
+        }
+        await Task.WhenAll(adds);
+        var subscriber = _redis.GetSubscriber();
+        foreach (var partition in partitions.Distinct())
+        {
+            await subscriber.PublishAsync(_keys.InboxSignal, partition, CommandFlags.FireAndForget);
+        }
+        var receipts = new InboxReceipt[messages.Count];
+        for (var i = 0; i < messages.Count; i++)
+        {
+            _metrics.Received(messages[i].Platform);
+            receipts[i] = new InboxReceipt(InboxOutcome.Accepted);
+        }
+        return receipts;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _redis.GetSubscriber().SubscribeAsync(_keys.InboxSignal, (_, value) =>
+        {
+            if (value.TryParse(out int partition) && _held.TryGetValue(partition, out var held))
+            {
+                held.Wake();
+            }
+        });
+        LogStarted(_logger, ReplicaId, _options.Partitions, _options.LeaseTimeout);
+        _ownership = Task.Run(() => KeepOwnershipAsync(_stopping.Token), CancellationToken.None);
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Exchange(ref _closed, 1);
+        await _stopping.CancelAsync();
+        await _ownership.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        foreach (var partition in _held.Values)
+        {
+            partition.StopReading();
+        }
+        await Task.WhenAll(_held.Values.Select(p => p.Reader)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
+        if (_scheduler.Pending > 0)
+        {
+            LogDraining(_logger, _scheduler.Pending, _bridge.ShutdownTimeout);
+        }
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(_bridge.ShutdownTimeout);
+        try
+        {
+            await _scheduler.WhenIdle.WaitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            LogLeaving(_logger, _scheduler.Pending);
+            await _abort.CancelAsync();
+            await _scheduler.WhenIdle.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        // What was not finished stays in the partitions' pending lists; giving the leases back lets
+        // another replica (or the next start) take it over at once instead of after the lease timeout.
+        var database = _redis.GetDatabase();
+        try
+        {
+            await Task.WhenAll(_held.Keys.Select(p => RedisLease.ReleaseAsync(database, _keys.InboxLease(p), ReplicaId)));
+            await database.SortedSetRemoveAsync(_keys.Replicas, ReplicaId);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogReleaseFailed(_logger, ex.Message);
+        }
+        _held.Clear();
+        await _redis.GetSubscriber().UnsubscribeAsync(_keys.InboxSignal);
+    }
+
+    public void Dispose()
+    {
+        _stopping.Dispose();
+        _abort.Dispose();
+        _room.Dispose();
+    }
+
+    /// <summary>
+    /// Every <see cref="InboxOptions.RenewInterval"/>: heartbeat, renew held leases, take free partitions up
+    /// to this replica's share, give back those above it (after finishing what it read from them).
+    /// </summary>
+    private async Task KeepOwnershipAsync(CancellationToken stopping)
+    {
+        var random = new Random();
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                await BalanceAsync(random);
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                LogOwnershipFailed(_logger, ex.GetType().Name, ex.Message);
+            }
+            await Task.Delay(_options.RenewInterval, _time, stopping).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    private async Task BalanceAsync(Random random)
+    {
+        var database = _redis.GetDatabase();
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var ttl = _options.LeaseTtl;
+        var batch = database.CreateBatch();
+        var beat = batch.SortedSetAddAsync(_keys.Replicas, ReplicaId, now + (long)ttl.TotalMilliseconds);
+        var pruned = batch.SortedSetRemoveRangeByScoreAsync(_keys.Replicas, double.NegativeInfinity, now);
+        var count = batch.SortedSetLengthAsync(_keys.Replicas);
+        batch.Execute();
+        await Task.WhenAll(beat, pruned, count);
+        var live = Math.Max(1, (int)await count);
+
+        foreach (var (number, partition) in _held)
+        {
+            if (partition.Released)
+            {
+                _held.TryRemove(new KeyValuePair<int, Partition>(number, partition));
+                continue;
+            }
+            if (!await RedisLease.RenewAsync(database, _keys.InboxLease(number), ReplicaId, ttl))
+            {
+                // It expired (this replica stalled) and may be someone else's now: stop reading it.
+                LogLeaseLost(_logger, number);
+                partition.StopReading();
+                _held.TryRemove(new KeyValuePair<int, Partition>(number, partition));
+            }
+        }
+
+        var share = (_options.Partitions + live - 1) / live;
+        var active = _held.Values.Where(p => !p.Draining).ToList();
+        if (active.Count > share)
+        {
+            foreach (var extra in active.Take(active.Count - share))
+            {
+                LogReleasing(_logger, extra.Number, live);
+                _ = ReleaseWhenDrainedAsync(extra);
+            }
+        }
+        else if (active.Count < share)
+        {
+            var candidates = Enumerable.Range(0, _options.Partitions).Where(p => !_held.ContainsKey(p)).OrderBy(_ => random.Next()).ToList();
+            foreach (var number in candidates)
+            {
+                if (active.Count >= share)
+                {
+                    break;
+                }
+                if (await RedisLease.TryAcquireAsync(database, _keys.InboxLease(number), ReplicaId, ttl))
+                {
+                    var partition = new Partition(number);
+                    _held[number] = partition;
+                    active.Add(partition);
+                    partition.Reader = Task.Run(() => ReadPartitionAsync(partition), CancellationToken.None);
+                }
+            }
+        }
+        await SampleDepthAsync(database);
+    }
+
+    private async Task ReleaseWhenDrainedAsync(Partition partition)
+    {
+        partition.Draining = true;
+        partition.StopReading();
+        await partition.Reader.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await partition.Drained.WaitAsync(_stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_stopping.IsCancellationRequested)
+        {
+            return; // StopAsync gives every lease back.
+        }
+        try
+        {
+            await RedisLease.ReleaseAsync(_redis.GetDatabase(), _keys.InboxLease(partition.Number), ReplicaId);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogReleaseFailed(_logger, ex.Message);
+        }
+        partition.Released = true;
+    }
+
+    private async Task SampleDepthAsync(IDatabase database)
+    {
+        long depth = 0;
+        double oldest = 0;
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var number in _held.Keys)
+        {
+            var key = _keys.InboxStream(number);
+            var length = database.StreamLengthAsync(key);
+            var first = database.StreamRangeAsync(key, "-", "+", 1);
+            depth += await length;
+            if ((await first) is [var entry] && TryEntryTime(entry.Id, out var ms))
+            {
+                oldest = Math.Max(oldest, (now - ms) / 1000.0);
+            }
+        }
+        Volatile.Write(ref _depth, depth);
+        Volatile.Write(ref _oldestAgeSeconds, oldest);
+    }
+
+    private static bool TryEntryTime(RedisValue id, out long unixMs)
+    {
+        var text = id.ToString();
+        var dash = text.IndexOf('-', StringComparison.Ordinal);
+        return long.TryParse(dash < 0 ? text : text[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out unixMs);
+    }
+
+    /// <summary>
+    /// Works on one held partition: first what the previous holder left unfinished (oldest first, with
+    /// their delivery counts), then new entries as they come, as many as the inbox has room for.
+    /// </summary>
+    private async Task ReadPartitionAsync(Partition partition)
+    {
+        var database = _redis.GetDatabase();
+        var key = _keys.InboxStream(partition.Number);
+        var token = partition.Reading;
+        var delay = TimeSpan.Zero;
+        var tookOver = false;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                if (!tookOver)
+                {
+                    await EnsureGroupAsync(database, key);
+                    await TakeOverPendingAsync(database, partition, key, token);
+                    tookOver = true;
+                }
+                await _room.WaitAsync(token);
+                var room = 1;
+                while (room < 100 && _room.Wait(0))
+                {
+                    room++;
+                }
+                StreamEntry[] entries;
+                try
+                {
+                    entries = await database.StreamReadGroupAsync(key, Group, ReplicaId, StreamPosition.NewMessages, room);
+                }
+                catch
+                {
+                    _room.Release(room);
+                    throw;
+                }
+                // One permit stays with each entry until it is finished; the unused ones go back.
+                if (room > entries.Length)
+                {
+                    _room.Release(room - entries.Length);
+                }
+                foreach (var entry in entries)
+                {
+                    Dispatch(partition, entry, previousAttempts: 0, replay: false);
+                }
+                delay = TimeSpan.Zero;
+                if (entries.Length < room)
+                {
+                    await partition.WaitForSignalAsync(PollInterval, token);
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                delay = delay == TimeSpan.Zero ? StoreRetryDelay : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxStoreRetryDelay.Ticks));
+                LogReadFailed(_logger, partition.Number, ex.GetType().Name, ex.Message, delay);
+                await Task.Delay(delay, _time, token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+    }
+
+    private static async Task EnsureGroupAsync(IDatabase database, RedisKey key)
+    {
+        try
+        {
+            await database.StreamCreateConsumerGroupAsync(key, Group, StreamPosition.Beginning, createStream: true);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("BUSYGROUP", StringComparison.Ordinal))
+        {
+            // The group is there already: the usual case.
+        }
+    }
+
+    private async Task TakeOverPendingAsync(IDatabase database, Partition partition, RedisKey key, CancellationToken token)
+    {
+        // The lease is ours, so whatever is pending in the group belongs to no one alive: claim it all
+        // at once (idle time 0), oldest first, and finish it before anything new of this partition.
+        var claimed = new List<StreamEntry>();
+        RedisValue cursor = "0-0";
+        do
+        {
+            var result = await database.StreamAutoClaimAsync(key, Group, ReplicaId, 0, cursor, 100);
+            claimed.AddRange(result.ClaimedEntries.Where(e => !e.IsNull));
+            cursor = result.NextStartId;
+        }
+        while (cursor != "0-0" && !token.IsCancellationRequested);
+        if (claimed.Count == 0)
+        {
+            return;
+        }
+        var pending = await database.StreamPendingMessagesAsync(key, Group, claimed.Count + 100, ReplicaId);
+        var deliveries = pending.ToDictionary(p => p.MessageId.ToString(), p => p.DeliveryCount, StringComparer.Ordinal);
+        LogTakeover(_logger, partition.Number, claimed.Count);
+        _metrics.InboxTakeover(claimed.Count);
+        foreach (var entry in claimed.OrderBy(e => e.Id.ToString(), EntryIdComparer.Instance))
+        {
+            await _room.WaitAsync(token);
+            // XAUTOCLAIM counted this delivery too: the attempts before it are one fewer.
+            var previous = deliveries.TryGetValue(entry.Id.ToString(), out var count) ? Math.Max(0, count - 1) : 1;
+            Dispatch(partition, entry, previous, replay: true);
+        }
+    }
+
+    private void Dispatch(Partition partition, StreamEntry entry, int previousAttempts, bool replay)
+    {
+        var id = entry.Id.ToString();
+        var json = entry["m"];
+        var message = StoredMessage.Deserialize(json.IsNull ? null : json.ToString());
+        partition.Began();
+        // An unreadable entry has no conversation; it goes through the scheduler on its own key.
+        var conversation = message?.Conversation.Value ?? "unreadable:" + id;
+        _scheduler.Schedule(conversation, () => HandleEntryAsync(partition, id, message, json, previousAttempts, replay));
+    }
+
+    private async Task HandleEntryAsync(Partition partition, string entryId, InboundMessage? message, RedisValue raw, int previousAttempts, bool replay)
+    {
+        try
+        {
+            if (_abort.IsCancellationRequested)
+            {
+                return; // Left pending for whoever holds the partition next.
+            }
+            var database = _redis.GetDatabase();
+            if (message is null)
+            {
+                await UntilStoredAsync(() => DeadLetterAsync(database, partition.Number, entryId, raw, "unreadable inbox entry", previousAttempts + 1));
+                return;
+            }
+            using var scope = _logger.BeginScope(new Dictionary<string, object>
+            {
+                ["Platform"] = message.Platform,
+                ["ConversationKey"] = message.Conversation.Value,
+                ["MessageId"] = message.MessageId,
+                ["InboxEntry"] = entryId,
+            });
+            if (replay)
+            {
+                _metrics.InboxRedelivery(message.Platform);
+            }
+            // The seen marker holds the id of the entry that took the event first: another entry with the
+            // same event is a redelivery, while this entry coming back after a crash is not.
+            var first = await UntilStoredAsync(() => MarkSeenAsync(database, message, entryId));
+            if (!first)
+            {
+                LogDuplicate(_logger, message.Platform, message.MessageId);
+                _metrics.Duplicate(message.Platform);
+                await UntilStoredAsync(() => CompleteAsync(database, partition.Number, entryId));
+                _handled.Report(message, DeliveryResult.Finished);
+                return;
+            }
+            var recordKey = _keys.InboxRecord(partition.Number, entryId);
+            var journal = replay
+                ? await UntilStoredAsync(() => RedisMessageJournal.LoadAsync(database, recordKey))
+                : RedisMessageJournal.Fresh(database, recordKey);
+            var (result, reason) = await _runner.RunAsync(message, journal, previousAttempts, _abort.Token);
+            switch (result)
+            {
+                case DeliveryResult.Finished:
+                    await UntilStoredAsync(() => CompleteAsync(database, partition.Number, entryId));
+                    break;
+                case DeliveryResult.DeadLettered:
+                    LogDeadLettered(_logger, message.Platform, message.Conversation.Value, message.MessageId, reason);
+                    _metrics.DeadLettered(message.Platform);
+                    await UntilStoredAsync(() => DeadLetterAsync(database, partition.Number, entryId, raw, reason, previousAttempts + 1));
+                    break;
+            }
+        }
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        {
+            // Left pending: the next holder of the partition replays it.
+        }
+        finally
+        {
+            _room.Release();
+            partition.Ended();
+        }
+    }
+
+    /// <summary>
+    /// Retries a step against Redis until it works (capped back-off), holding the conversation's turn so
+    /// that nothing behind it runs first; only the shutdown's abort ends it, leaving the entry pending.
+    /// </summary>
+    private async Task<T> UntilStoredAsync<T>(Func<Task<T>> step)
+    {
+        var delay = StoreRetryDelay;
+        while (true)
+        {
+            try
+            {
+                return await step();
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException && !_abort.IsCancellationRequested)
+            {
+                LogStoreRetry(_logger, ex.GetType().Name, ex.Message, delay);
+                await Task.Delay(delay, _time, _abort.Token);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxStoreRetryDelay.Ticks));
+            }
+        }
+    }
+
+    private async Task<bool> MarkSeenAsync(IDatabase database, InboundMessage message, string entryId)
+    {
+        var previous = await database.StringSetAndGetAsync(_keys.Seen(message.Platform, message.MessageId), entryId,
+            _bridge.DeduplicationWindow, false, When.NotExists);
+        return previous.IsNull || previous == entryId;
+    }
+
+    private async Task<bool> CompleteAsync(IDatabase database, int partition, string entryId)
+    {
+        await database.ScriptEvaluateAsync(CompleteScript, [_keys.InboxStream(partition), _keys.InboxRecord(partition, entryId)], [Group, entryId]);
+        return true;
+    }
+
+    private async Task<bool> DeadLetterAsync(IDatabase database, int partition, string entryId, RedisValue raw, string reason, int attempts)
+    {
+        // Two keys in two slots: the dead letter first, so a crash in between leaves a copy, never a loss.
+        await database.StreamAddAsync(_keys.DeadLetters,
+            [
+                new NameValueEntry("m", raw),
+                new NameValueEntry("reason", reason),
+                new NameValueEntry("partition", partition),
+                new NameValueEntry("entry", entryId),
+                new NameValueEntry("attempts", attempts),
+                new NameValueEntry("at", _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture)),
+            ],
+            maxLength: _options.DeadLetterCapacity, useApproximateMaxLength: true);
+        return await CompleteAsync(database, partition, entryId);
+    }
+
+    /// <summary>One held partition: its reader, and the entries read from it and not finished yet.</summary>
+    private sealed class Partition(int number)
+    {
+        private readonly CancellationTokenSource _reading = new();
+        private readonly SemaphoreSlim _signal = new(0, 1);
+        private TaskCompletionSource _drained = NewDrained();
+        private int _inFlight;
+
+        public int Number { get; } = number;
+        public Task Reader { get; set; } = Task.CompletedTask;
+        public CancellationToken Reading => _reading.Token;
+        public bool Draining { get; set; }
+        public bool Released { get; set; }
+        public Task Drained => Volatile.Read(ref _inFlight) == 0 ? Task.CompletedTask : _drained.Task;
+
+        public void StopReading() => _reading.Cancel();
+
+        public void Wake()
+        {
+            if (_signal.CurrentCount == 0)
+            {
+                try
+                {
+                    _signal.Release();
+                }
+                catch (SemaphoreFullException)
+                {
+                    // Already signalled.
+                }
+            }
+        }
+
+        public async Task WaitForSignalAsync(TimeSpan timeout, CancellationToken cancellationToken) =>
+            await _signal.WaitAsync(timeout, cancellationToken);
+
+        public void Began()
+        {
+            if (Interlocked.Increment(ref _inFlight) == 1)
+            {
+                Interlocked.Exchange(ref _drained, NewDrained());
+            }
+        }
+
+        public void Ended()
+        {
+            if (Interlocked.Decrement(ref _inFlight) == 0)
+            {
+                Volatile.Read(ref _drained).TrySetResult();
+            }
+        }
+
+        private static TaskCompletionSource NewDrained() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Orders stream ids (<c>ms-seq</c>) numerically.</summary>
+    private sealed class EntryIdComparer : IComparer<string>
+    {
+        public static readonly EntryIdComparer Instance = new();
+
+        public int Compare(string? x, string? y)
+        {
+            var (xm, xs) = Split(x);
+            var (ym, ys) = Split(y);
+            return xm != ym ? xm.CompareTo(ym) : xs.CompareTo(ys);
+        }
+
+        private static (long Ms, long Seq) Split(string? id)
+        {
+            var text = id ?? "";
+            var dash = text.IndexOf('-', StringComparison.Ordinal);
+            var ms = long.TryParse(dash < 0 ? text : text[..dash], NumberStyles.None, CultureInfo.InvariantCulture, out var m) ? m : 0;
+            var seq = dash >= 0 && long.TryParse(text[(dash + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : 0;
+            return (ms, seq);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Durable inbox on Redis: replica {ReplicaId}, {Partitions} partitions, lease timeout {LeaseTimeout}")]
+    private static partial void LogStarted(ILogger logger, string replicaId, int partitions, TimeSpan leaseTimeout);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Shutting down: finishing {Pending} message(s) in hand within {Timeout}; the rest stays in Redis")]
+    private static partial void LogDraining(ILogger logger, int pending, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Shutdown timeout reached with {Pending} message(s) unfinished; they stay in Redis for the next replica")]
+    private static partial void LogLeaving(ILogger logger, int pending);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give the inbox leases back ({Reason}); they expire by themselves")]
+    private static partial void LogReleaseFailed(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Inbox ownership round failed ({ErrorKind}: {Reason}); trying again")]
+    private static partial void LogOwnershipFailed(ILogger logger, string errorKind, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the lease of inbox partition {Partition} (this replica stalled past it); stopped reading it")]
+    private static partial void LogLeaseLost(ILogger logger, int partition);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Giving inbox partition {Partition} back for balance ({Replicas} replicas live) once its messages in hand are finished")]
+    private static partial void LogReleasing(ILogger logger, int partition, int replicas);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading inbox partition {Partition} failed ({ErrorKind}: {Reason}); trying again in {Delay}")]
+    private static partial void LogReadFailed(ILogger logger, int partition, string errorKind, string reason, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Took over inbox partition {Partition} with {Count} unfinished message(s)")]
+    private static partial void LogTakeover(ILogger logger, int partition, int count);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Dropped redelivered {Platform} event {MessageId}")]
+    private static partial void LogDuplicate(ILogger logger, string platform, string messageId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Dead-lettered message {MessageId} of {Platform} conversation {ConversationKey}: {Reason}")]
+    private static partial void LogDeadLettered(ILogger logger, string platform, string conversationKey, string messageId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis step of the inbox failed ({ErrorKind}: {Reason}); retrying in {Delay}")]
+    private static partial void LogStoreRetry(ILogger logger, string errorKind, string reason, TimeSpan delay);
+}
