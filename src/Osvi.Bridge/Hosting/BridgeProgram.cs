@@ -37,6 +37,8 @@ public static class BridgeProgram
                     return await ChatCommand.RunAsync(rest, System.Console.In, System.Console.Out);
                 case "check":
                     return await CheckCommand.RunAsync(rest, System.Console.Out);
+                case "dead-letters":
+                    return await DeadLettersCommand.RunAsync(rest, System.Console.Out, System.Console.Error);
                 case "healthcheck":
                     return await HealthcheckCommand.RunAsync(rest, System.Console.Out);
                 default:
@@ -63,6 +65,8 @@ public static class BridgeProgram
           chat     chat with the configured OSVI agent from this terminal
           check    validate the configuration and reach every configured dependency
                    (--create-session also starts and closes one OSVI test session)
+          dead-letters list [--count N] | retry <id>|all | drop <id>|all
+                   messages the durable inbox gave up on (needs Redis)
           healthcheck [url]
                    ask a running bridge's /healthz (default http://127.0.0.1:8080/healthz)
           help     show this text

@@ -89,7 +89,7 @@ public sealed partial class MessageRelay : IMessageHandler
             {
                 state.Outcome = "failed";
                 await TryApologizeAsync(sender, message.ReplyTarget, cancellationToken);
-                outcome = HandlingOutcome.DeadLetter(ex.GetType().Name + ": " + ex.Message);
+                outcome = HandlingOutcome.DeadLetter($"gave up after {delivery.Attempt} attempts: {ex.GetType().Name}: {ex.Message}");
             }
             else
             {

@@ -18,8 +18,15 @@ public sealed class RecordingChannel : IReplySender
 
     public int ProgressShown => Volatile.Read(ref _progressShown);
 
+    /// <summary>Fails a send as the platform would (e.g. a connection error) when it returns an exception.</summary>
+    public Func<string, Exception?>? FailWith { get; set; }
+
     public Task SendAsync(ReplyTarget target, string markdown, CancellationToken cancellationToken)
     {
+        if (FailWith?.Invoke(markdown) is { } failure)
+        {
+            throw failure;
+        }
         Replies.Enqueue(new SentReply(target.ChatId, markdown));
         return Task.CompletedTask;
     }
