@@ -78,7 +78,7 @@ public sealed class RedisServerFixture : IAsyncLifetime
         _process = null;
     }
 
-    private static string FindRedisServer()
+    internal static string FindRedisServer()
     {
         foreach (var candidate in new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" })
         {
