@@ -31,7 +31,7 @@ public sealed class DeadLetterStore(IConnectionMultiplexer redis, RedisKeys keys
         }
         var partition = RedisStreamInbox.PartitionOf(message.Conversation, options.Value.Partitions);
         // Without its mark the retried entry is not taken for a redelivery of the original one.
-        await database.KeyDeleteAsync(keys.Seen(message.Platform, message.MessageId));
+        await database.KeyDeleteAsync(keys.Seen(message.Platform, message.DeduplicationId));
         await database.StreamAddAsync(keys.InboxStream(partition), "m", entry["m"]);
         await database.StreamDeleteAsync(keys.DeadLetters, [id]);
         await redis.GetSubscriber().PublishAsync(keys.InboxSignal, partition);

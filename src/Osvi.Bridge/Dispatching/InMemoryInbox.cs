@@ -61,7 +61,7 @@ public sealed partial class InMemoryInbox : IInbox, IHostedService, IDisposable
         for (var i = 0; i < messages.Count; i++)
         {
             var message = messages[i];
-            if (!await _deduplication.TryMarkAsync(message.Platform, message.MessageId, cancellationToken))
+            if (!await _deduplication.TryMarkAsync(message.Platform, message.DeduplicationId, cancellationToken))
             {
                 LogDuplicate(_logger, message.Platform, message.MessageId);
                 _metrics.Duplicate(message.Platform);
@@ -118,7 +118,7 @@ public sealed partial class InMemoryInbox : IInbox, IHostedService, IDisposable
     {
         try
         {
-            await _deduplication.UnmarkAsync(message.Platform, message.MessageId, CancellationToken.None);
+            await _deduplication.UnmarkAsync(message.Platform, message.DeduplicationId, CancellationToken.None);
         }
         catch (Exception ex)
         {

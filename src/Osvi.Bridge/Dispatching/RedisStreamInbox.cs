@@ -33,6 +33,7 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
         """;
 
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan RecoveryInterval = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan StoreRetryDelay = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan MaxStoreRetryDelay = TimeSpan.FromSeconds(5);
 
@@ -48,6 +49,8 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
     private readonly ConversationScheduler _scheduler;
     private readonly SemaphoreSlim _room;
     private readonly ConcurrentDictionary<int, Partition> _held = new();
+    // Entries read and not finished, by "partition/entry id", across lease changes of a partition.
+    private readonly ConcurrentDictionary<string, byte> _inHand = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
     private Task _ownership = Task.CompletedTask;
@@ -324,8 +327,11 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
     }
 
     /// <summary>
-    /// Works on one held partition: first what the previous holder left unfinished (oldest first, with
-    /// their delivery counts), then new entries as they come, as many as the inbox has room for.
+    /// Works on one held partition: first what is unfinished in its group (a previous holder's, oldest
+    /// first, with their delivery counts), then new entries as they come, as many as the inbox has room
+    /// for. The unfinished ones are looked for again after a Redis error and every
+    /// <see cref="RecoveryInterval"/>: an <c>XREADGROUP</c> whose reply a broken connection lost leaves
+    /// entries pending for this replica that it never saw.
     /// </summary>
     private async Task ReadPartitionAsync(Partition partition)
     {
@@ -333,16 +339,16 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
         var key = _keys.InboxStream(partition.Number);
         var token = partition.Reading;
         var delay = TimeSpan.Zero;
-        var tookOver = false;
+        var recoverAt = long.MinValue;
         while (!token.IsCancellationRequested)
         {
             try
             {
-                if (!tookOver)
+                if (_time.GetTimestamp() >= recoverAt)
                 {
                     await EnsureGroupAsync(database, key);
-                    await TakeOverPendingAsync(database, partition, key, token);
-                    tookOver = true;
+                    await ClaimUnfinishedAsync(database, partition, key, token);
+                    recoverAt = _time.GetTimestamp() + (long)(RecoveryInterval.TotalSeconds * _time.TimestampFrequency);
                 }
                 await _room.WaitAsync(token);
                 var room = 1;
@@ -383,6 +389,7 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
             {
                 delay = delay == TimeSpan.Zero ? StoreRetryDelay : TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxStoreRetryDelay.Ticks));
                 LogReadFailed(_logger, partition.Number, ex.GetType().Name, ex.Message, delay);
+                recoverAt = long.MinValue;
                 await Task.Delay(delay, _time, token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
@@ -400,35 +407,50 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
         }
     }
 
-    private async Task TakeOverPendingAsync(IDatabase database, Partition partition, RedisKey key, CancellationToken token)
+    /// <summary>
+    /// Claims every entry pending in the partition's group that this replica is not handling: the lease
+    /// is ours, so they belong to no one alive (a dead holder's, or ours with a lost reply). Oldest first,
+    /// so they run before anything newer of their conversations.
+    /// </summary>
+    private async Task ClaimUnfinishedAsync(IDatabase database, Partition partition, RedisKey key, CancellationToken token)
     {
-        // The lease is ours, so whatever is pending in the group belongs to no one alive: claim it all
-        // at once (idle time 0), oldest first, and finish it before anything new of this partition.
-        var claimed = new List<StreamEntry>();
-        RedisValue cursor = "0-0";
-        do
+        var pending = new List<StreamPendingMessageInfo>();
+        RedisValue from = "-";
+        while (!token.IsCancellationRequested)
         {
-            var result = await database.StreamAutoClaimAsync(key, Group, ReplicaId, 0, cursor, 100);
-            claimed.AddRange(result.ClaimedEntries.Where(e => !e.IsNull));
-            cursor = result.NextStartId;
+            var page = await database.StreamPendingMessagesAsync(key, Group, 500, RedisValue.Null, from, "+");
+            pending.AddRange(page.Where(p => !_inHand.ContainsKey(InHandKey(partition.Number, p.MessageId.ToString()))));
+            if (page.Length < 500)
+            {
+                break;
+            }
+            from = "(" + page[^1].MessageId;
         }
-        while (cursor != "0-0" && !token.IsCancellationRequested);
+        if (pending.Count == 0)
+        {
+            return;
+        }
+        var deliveries = pending.ToDictionary(p => p.MessageId.ToString(), p => p.DeliveryCount, StringComparer.Ordinal);
+        var claimed = new List<StreamEntry>();
+        foreach (var chunk in pending.Chunk(100))
+        {
+            claimed.AddRange((await database.StreamClaimAsync(key, Group, ReplicaId, 0, chunk.Select(p => p.MessageId).ToArray())).Where(e => !e.IsNull));
+        }
         if (claimed.Count == 0)
         {
             return;
         }
-        var pending = await database.StreamPendingMessagesAsync(key, Group, claimed.Count + 100, ReplicaId);
-        var deliveries = pending.ToDictionary(p => p.MessageId.ToString(), p => p.DeliveryCount, StringComparer.Ordinal);
         LogTakeover(_logger, partition.Number, claimed.Count);
         _metrics.InboxTakeover(claimed.Count);
         foreach (var entry in claimed.OrderBy(e => e.Id.ToString(), EntryIdComparer.Instance))
         {
             await _room.WaitAsync(token);
-            // XAUTOCLAIM counted this delivery too: the attempts before it are one fewer.
-            var previous = deliveries.TryGetValue(entry.Id.ToString(), out var count) ? Math.Max(0, count - 1) : 1;
-            Dispatch(partition, entry, previous, replay: true);
+            // Delivered that many times before, none of them finished.
+            Dispatch(partition, entry, deliveries.GetValueOrDefault(entry.Id.ToString(), 1), replay: true);
         }
     }
+
+    private static string InHandKey(int partition, string entryId) => string.Create(CultureInfo.InvariantCulture, $"{partition}/{entryId}");
 
     private void Dispatch(Partition partition, StreamEntry entry, int previousAttempts, bool replay)
     {
@@ -436,6 +458,7 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
         var json = entry["m"];
         var message = StoredMessage.Deserialize(json.IsNull ? null : json.ToString());
         partition.Began();
+        _inHand[InHandKey(partition.Number, id)] = 0;
         // An unreadable entry has no conversation; it goes through the scheduler on its own key.
         var conversation = message?.Conversation.Value ?? "unreadable:" + id;
         _scheduler.Schedule(conversation, () => HandleEntryAsync(partition, id, message, json, previousAttempts, replay));
@@ -460,6 +483,7 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
                 ["Platform"] = message.Platform,
                 ["ConversationKey"] = message.Conversation.Value,
                 ["MessageId"] = message.MessageId,
+                ["InboxPartition"] = partition.Number,
                 ["InboxEntry"] = entryId,
             });
             if (replay)
@@ -500,6 +524,8 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
         }
         finally
         {
+            // After the entry was finished (or left): a recovery never sees it pending and not in hand.
+            _inHand.TryRemove(InHandKey(partition.Number, entryId), out _);
             _room.Release();
             partition.Ended();
         }
@@ -529,7 +555,7 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
 
     private async Task<bool> MarkSeenAsync(IDatabase database, InboundMessage message, string entryId)
     {
-        var previous = await database.StringSetAndGetAsync(_keys.Seen(message.Platform, message.MessageId), entryId,
+        var previous = await database.StringSetAndGetAsync(_keys.Seen(message.Platform, message.DeduplicationId), entryId,
             _bridge.DeduplicationWindow, false, When.NotExists);
         return previous.IsNull || previous == entryId;
     }

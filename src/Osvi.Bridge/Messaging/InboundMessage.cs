@@ -20,6 +20,22 @@ public sealed record InboundMessage(
     string Text,
     ReplyTarget ReplyTarget)
 {
+    /// <summary>
+    /// The event's name for de-duplication: <c>{instance}:{MessageId}</c>, where the instance (the Telegram
+    /// bot id, the Slack team) is the conversation key's part after the platform, so that two bots on one
+    /// Redis never take each other's events for redeliveries.
+    /// </summary>
+    public string DeduplicationId
+    {
+        get
+        {
+            var key = Conversation.Value;
+            var start = key.IndexOf(':', StringComparison.Ordinal) + 1;
+            var end = key.IndexOf(':', start);
+            return (end < 0 ? key[start..] : key[start..end]) + ":" + MessageId;
+        }
+    }
+
     /// <summary>When the adapter received the event; used for end-to-end latency.</summary>
     public DateTimeOffset ReceivedAt { get; init; } = DateTimeOffset.UtcNow;
 }

@@ -19,7 +19,10 @@ public sealed class RedisKeys(IOptions<RedisOptions> options)
     /// <summary><c>{prefix}session:{conversationKey}</c> → OSVI session id, TTL = idle timeout.</summary>
     public RedisKey Session(ConversationKey conversation) => _prefix + "session:" + conversation.Value;
 
-    /// <summary><c>{prefix}seen:{platform}:{eventId}</c> → id of the inbox entry that took the event, TTL = de-duplication window.</summary>
+    /// <summary>
+    /// <c>{prefix}seen:{platform}:{instance}:{eventId}</c> (<paramref name="eventId"/> carries the instance:
+    /// <see cref="InboundMessage.DeduplicationId"/>) → id of the inbox entry that took the event, TTL = de-duplication window.
+    /// </summary>
     public RedisKey Seen(string platform, string eventId) => _prefix + "seen:" + platform + ":" + eventId;
 
     /// <summary><c>{prefix}inbox:{pN}:stream</c>: the partition's messages (a stream with consumer group <c>bridge</c>).</summary>

@@ -66,7 +66,16 @@ public sealed class RedisRestartTests : IAsyncLifetime
             }, "the inbox accepts again");
         }
 
-        await Eventually.HoldsAsync(() => Enumerable.Range(0, 30).All(i => channel.RepliesTo($"rr-{i}").Count == 2), "every message answered");
+        try
+        {
+            await Eventually.HoldsAsync(() => Enumerable.Range(0, 30).All(i => channel.RepliesTo($"rr-{i}").Count == 2), "every message answered");
+        }
+        catch (TimeoutException)
+        {
+            var missing = Enumerable.Range(0, 30).Where(i => channel.RepliesTo($"rr-{i}").Count != 2)
+                .Select(i => $"rr-{i}: [{string.Join(", ", channel.RepliesTo($"rr-{i}"))}]");
+            throw new TimeoutException("not answered as expected: " + string.Join("; ", missing));
+        }
         Assert.All(Enumerable.Range(0, 30), i => Assert.Equal(["echo: before", "echo: after"], channel.RepliesTo($"rr-{i}")));
     }
 }

@@ -264,7 +264,7 @@ public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisSe
 
         Assert.Equal(["only once", "after"], _osvi.Messages.Select(m => m.Text));
         Assert.Equal(["Hi! I'm the test agent.", "echo: only once", "echo: after"], channel.RepliesTo("kate"));
-        Assert.True(await redis.Connection!.GetDatabase().KeyExistsAsync(prefix + "seen:test:update-1"));
+        Assert.True(await redis.Connection!.GetDatabase().KeyExistsAsync(prefix + "seen:test:kate:update-1"));
     }
 
     [Fact]

@@ -54,7 +54,8 @@ public sealed partial class TelegramUpdateIngress(
                 case TelegramNotice notice:
                     // Notices bypass the inbox, so they take the same de-duplication mark themselves:
                     // a sticker redelivered after a restart is not answered twice.
-                    if (await deduplication.TryMarkAsync(TelegramUpdateParser.Platform, update.Id.ToString(CultureInfo.InvariantCulture), cancellationToken))
+                    if (await deduplication.TryMarkAsync(TelegramUpdateParser.Platform,
+                        bot.Id.ToString(CultureInfo.InvariantCulture) + ":" + update.Id.ToString(CultureInfo.InvariantCulture), cancellationToken))
                     {
                         LogNotice(logger, update.Id, notice.ChatId);
                         _ = SendNoticeAsync(notice.Target, options.Value.NonTextNotice);
