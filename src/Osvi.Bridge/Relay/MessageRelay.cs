@@ -17,19 +17,19 @@ public sealed partial class MessageRelay : IMessageHandler
 {
     private readonly Dictionary<string, IReplySender> _senders;
     private readonly SessionResolver _sessions;
-    private readonly OsviClient _osvi;
+    private readonly IAgentConversation _agent;
     private readonly BridgeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<MessageRelay> _logger;
     private readonly BridgeMetrics _metrics;
 
-    public MessageRelay(IEnumerable<IReplySender> senders, SessionResolver sessions, OsviClient osvi,
+    public MessageRelay(IEnumerable<IReplySender> senders, SessionResolver sessions, IAgentConversation agent,
         IOptions<BridgeOptions> options, TimeProvider time, BridgeMetrics metrics, ILogger<MessageRelay> logger)
     {
         _metrics = metrics;
         _senders = senders.ToDictionary(s => s.Platform, StringComparer.OrdinalIgnoreCase);
         _sessions = sessions;
-        _osvi = osvi;
+        _agent = agent;
         _options = options.Value;
         _time = time;
         _logger = logger;
@@ -138,10 +138,10 @@ public sealed partial class MessageRelay : IMessageHandler
             // puts the agent's answer there, below the welcome.
             progress = await TryShowProgressAsync(sender, message.ReplyTarget, cancellationToken);
 
-            OsviReply reply;
+            AgentTurn reply;
             try
             {
-                reply = await AskAgentAsync(session.SessionId, message.Text, cancellationToken);
+                reply = await AskAgentAsync(session.SessionId, message, cancellationToken);
             }
             catch (OsviSessionNotFoundException ex)
             {
@@ -150,15 +150,20 @@ public sealed partial class MessageRelay : IMessageHandler
                 await ConfirmStoredAsync(session);
                 session = await _sessions.ReplaceAsync(message.Conversation, message.DisplayName, cancellationToken);
                 state.SessionId = session.SessionId;
-                reply = await AskAgentAsync(session.SessionId, message.Text, cancellationToken);
+                reply = await AskAgentAsync(session.SessionId, message, cancellationToken);
             }
 
-            if (string.IsNullOrWhiteSpace(reply.Response))
+            if (string.IsNullOrWhiteSpace(reply.Text) && reply.HumanHasConversation)
+            {
+                LogHumanHasConversation(_logger, session.SessionId);
+                return "support-mode";
+            }
+            if (string.IsNullOrWhiteSpace(reply.Text))
             {
                 LogEmptyResponse(_logger, session.SessionId);
                 return "empty-response";
             }
-            await sender.SendAsync(message.ReplyTarget, reply.Response, cancellationToken);
+            await sender.SendAsync(message.ReplyTarget, reply.Text, cancellationToken);
             return "answered";
         }
         catch (OsviException ex)
@@ -196,12 +201,12 @@ public sealed partial class MessageRelay : IMessageHandler
         }
     }
 
-    private async Task<OsviReply> AskAgentAsync(string sessionId, string text, CancellationToken cancellationToken)
+    private async Task<AgentTurn> AskAgentAsync(string sessionId, InboundMessage message, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         try
         {
-            return await _osvi.SendMessageAsync(sessionId, text, cancellationToken);
+            return await _agent.SendAsync(sessionId, message.Conversation, message.Text, cancellationToken);
         }
         finally
         {
@@ -275,6 +280,9 @@ public sealed partial class MessageRelay : IMessageHandler
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "OSVI no longer knows session {SessionId}; starting a new one and resending once")]
     private static partial void LogSessionGone(ILogger logger, Exception exception, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A human operator has session {SessionId} (mode support) and the agent stayed silent; nothing sent")]
+    private static partial void LogHumanHasConversation(ILogger logger, string sessionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The agent returned an empty response in session {SessionId}; nothing sent")]
     private static partial void LogEmptyResponse(ILogger logger, string sessionId);

@@ -22,7 +22,7 @@ public sealed record ResolvedSession(string SessionId, bool Created, string? Wel
 /// </summary>
 public sealed partial class SessionResolver(
     ISessionStore store,
-    OsviClient osvi,
+    IAgentConversation agent,
     IOptions<OsviOptions> osviOptions,
     TimeProvider time,
     BridgeMetrics metrics,
@@ -65,8 +65,14 @@ public sealed partial class SessionResolver(
         GetOrCreateAsync(conversation, personName, null, cancellationToken);
 
     /// <summary>As above, starting from a <see cref="PrefetchAsync"/> when there is one.</summary>
-    public async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, Task<SessionLockAttempt?>? prefetched,
-        CancellationToken cancellationToken)
+    public Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, Task<SessionLockAttempt?>? prefetched,
+        CancellationToken cancellationToken) =>
+        GetOrCreateAsync(conversation, personName, prefetched, continueActive: true, cancellationToken);
+
+    // continueActive: whether a conversation without a stored session first asks OSVI for one it still
+    // holds open (v1, after the mapping was lost); not when replacing a session OSVI just said is gone.
+    private async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, Task<SessionLockAttempt?>? prefetched,
+        bool continueActive, CancellationToken cancellationToken)
     {
         var attempt = await (prefetched ?? store.ReadOrTryLockAsync(conversation, _lockTtl, cancellationToken));
         while (true)
@@ -81,7 +87,7 @@ public sealed partial class SessionResolver(
             {
                 await using (held)
                 {
-                    return await StartAsync(conversation, personName, held, cancellationToken);
+                    return await StartAsync(conversation, personName, held, continueActive, cancellationToken);
                 }
             }
 
@@ -95,7 +101,7 @@ public sealed partial class SessionResolver(
     public async Task<ResolvedSession> ReplaceAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken)
     {
         await store.RemoveAsync(conversation, cancellationToken);
-        var session = await GetOrCreateAsync(conversation, personName, cancellationToken);
+        var session = await GetOrCreateAsync(conversation, personName, null, continueActive: false, cancellationToken);
         await session.Stored;
         return session;
     }
@@ -104,25 +110,34 @@ public sealed partial class SessionResolver(
     public async Task<bool> ResetAsync(ConversationKey conversation, CancellationToken cancellationToken)
     {
         var sessionId = await store.RemoveAsync(conversation, cancellationToken);
-        if (sessionId is null)
-        {
-            return false;
-        }
         try
         {
-            await osvi.CloseSessionAsync(sessionId, cancellationToken);
+            // Without a mapping, a session OSVI still holds open (v1) would be continued by the next message.
+            sessionId ??= (await agent.FindActiveSessionAsync(conversation, cancellationToken))?.SessionId;
+            if (sessionId is null)
+            {
+                return false;
+            }
+            await agent.CloseSessionAsync(sessionId, conversation, cancellationToken);
         }
         catch (OsviException ex)
         {
             // The mapping is gone either way; an unclosed session only lingers on OSVI's side.
-            LogCloseFailed(logger, ex, sessionId);
+            LogCloseFailed(logger, ex, sessionId ?? "-");
         }
         return true;
     }
 
-    private async Task<ResolvedSession> StartAsync(ConversationKey conversation, string? personName, ISessionCreationLock held, CancellationToken cancellationToken)
+    private async Task<ResolvedSession> StartAsync(ConversationKey conversation, string? personName, ISessionCreationLock held, bool continueActive,
+        CancellationToken cancellationToken)
     {
-        var session = await osvi.StartSessionAsync(personName, cancellationToken);
+        if (continueActive && await agent.FindActiveSessionAsync(conversation, cancellationToken) is { } active)
+        {
+            var kept = held.CommitAsync(active.SessionId, cancellationToken);
+            LogContinued(logger, active.SessionId);
+            return new ResolvedSession(active.SessionId, false, null) { Stored = kept };
+        }
+        var session = await agent.StartSessionAsync(conversation, personName, cancellationToken);
         // Not awaited here: the caller asks the agent meanwhile and awaits Stored afterwards. The lock
         // is released by the same round trip, so no one else starts a session in between.
         var stored = held.CommitAsync(session.SessionId, cancellationToken);
@@ -133,6 +148,9 @@ public sealed partial class SessionResolver(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Started OSVI session {SessionId}")]
     private static partial void LogStarted(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Continuing OSVI session {SessionId}, which OSVI still holds open for this conversation")]
+    private static partial void LogContinued(ILogger logger, string sessionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not release a session creation lock taken for a message that was not handled; it expires by itself")]
     private static partial void LogAbandonFailed(ILogger logger, Exception exception);

@@ -21,6 +21,7 @@ public sealed class BridgeMetrics
     private readonly Counter<long> _retries;
     private readonly Counter<long> _rateLimitWaits;
     private readonly Counter<long> _sessionsCreated;
+    private readonly Counter<long> _helpRequested;
     private readonly Histogram<double> _agentLatency;
     private readonly Histogram<double> _endToEnd;
 
@@ -35,6 +36,7 @@ public sealed class BridgeMetrics
         _retries = meter.CreateCounter<long>("osvi_bridge.retries", "{retry}", "Retried calls to OSVI or a platform");
         _rateLimitWaits = meter.CreateCounter<long>("osvi_bridge.rate_limit.waits", "{wait}", "Waits imposed by a platform's rate limit or our own pacing");
         _sessionsCreated = meter.CreateCounter<long>("osvi_bridge.sessions.created", "{session}", "OSVI sessions started");
+        _helpRequested = meter.CreateCounter<long>("osvi_bridge.help_requested", "{turn}", "Agent turns that came back with help_requested (Chat v1)");
         _agentLatency = meter.CreateHistogram<double>("osvi_bridge.agent.latency", "s", "Time OSVI took to answer one message",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120] });
         _endToEnd = meter.CreateHistogram<double>("osvi_bridge.message.duration", "s", "From receiving a message to its reply being sent",
@@ -58,6 +60,7 @@ public sealed class BridgeMetrics
     public void Retry(string target) => _retries.Add(1, new KeyValuePair<string, object?>("target", target));
     public void RateLimitWait(string platform) => _rateLimitWaits.Add(1, Platform(platform));
     public void SessionCreated() => _sessionsCreated.Add(1);
+    public void HelpRequested() => _helpRequested.Add(1);
     public void AgentLatency(TimeSpan elapsed) => _agentLatency.Record(elapsed.TotalSeconds);
     public void EndToEnd(string platform, TimeSpan elapsed) => _endToEnd.Record(elapsed.TotalSeconds, Platform(platform));
 
