@@ -152,6 +152,13 @@ public sealed partial class MessageRelay : IMessageHandler
                 state.SessionId = session.SessionId;
                 reply = await AskAgentAsync(session.SessionId, message, cancellationToken);
             }
+            if (reply.SessionId != session.SessionId)
+            {
+                // v1 answered in another session (it may move a customer on): keep the conversation there.
+                await ConfirmStoredAsync(session);
+                await _sessions.FollowAsync(message.Conversation, reply.SessionId, cancellationToken);
+                state.SessionId = reply.SessionId;
+            }
 
             if (string.IsNullOrWhiteSpace(reply.Text) && reply.HumanHasConversation)
             {

@@ -106,6 +106,24 @@ public sealed partial class SessionResolver(
         return session;
     }
 
+    /// <summary>
+    /// Stores the session OSVI answered in when it is not the one the message named (v1 may move a
+    /// customer to another session), so the next message goes there.
+    /// </summary>
+    public async Task FollowAsync(ConversationKey conversation, string sessionId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await store.SetAsync(conversation, sessionId, cancellationToken);
+            LogFollowed(logger, sessionId);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The answer went out; the next message names the old session, and OSVI moves it on again.
+            LogFollowFailed(logger, ex, sessionId);
+        }
+    }
+
     /// <summary>Forgets the conversation's session and closes it at OSVI; true when there was one.</summary>
     public async Task<bool> ResetAsync(ConversationKey conversation, CancellationToken cancellationToken)
     {
@@ -148,6 +166,12 @@ public sealed partial class SessionResolver(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Started OSVI session {SessionId}")]
     private static partial void LogStarted(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "OSVI answered in session {SessionId}; the conversation continues there")]
+    private static partial void LogFollowed(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "OSVI answered in session {SessionId}, which could not be saved for the conversation")]
+    private static partial void LogFollowFailed(ILogger logger, Exception exception, string sessionId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Continuing OSVI session {SessionId}, which OSVI still holds open for this conversation")]
     private static partial void LogContinued(ILogger logger, string sessionId);

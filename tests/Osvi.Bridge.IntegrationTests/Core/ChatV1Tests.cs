@@ -145,6 +145,28 @@ public sealed class ChatV1Tests(RedisServerFixture redis) : IClassFixture<RedisS
     }
 
     [Fact]
+    public async Task V1_an_answer_from_another_session_moves_the_conversation_there()
+    {
+        var prefix = RedisServerFixture.NewKeyPrefix();
+        var (host, channel) = await StartBridgeAsync(prefix);
+        await SendAsync(host, RecordingChannel.Message("gus", "first"));
+        var old = _osvi.CreatedSessions.Single().Id;
+        _osvi.MovesClosedSessionsOn = true;
+        _osvi.CloseBehindTheBridge(old);
+
+        await SendAsync(host, RecordingChannel.Message("gus", "second"));
+        await SendAsync(host, RecordingChannel.Message("gus", "third"));
+
+        var moved = _osvi.ActiveSessionOf("osvi-bridge:test:gus")!.Id;
+        Assert.NotEqual(old, moved);
+        Assert.Single(_osvi.CreatedSessions);
+        Assert.Equal([old, moved, moved], _osvi.Messages.Select(m => m.SessionId));
+        Assert.Equal([old, old, moved], _osvi.Messages.Select(m => m.NamedSessionId));
+        Assert.Equal(moved, await StoredSessionAsync(prefix, "gus"));
+        Assert.Equal(["echo: first", "echo: second", "echo: third"], channel.RepliesTo("gus"));
+    }
+
+    [Fact]
     public async Task V1_reset_closes_the_session_with_the_support_command_and_the_next_message_starts_a_new_one()
     {
         var prefix = RedisServerFixture.NewKeyPrefix();

@@ -40,6 +40,12 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
     /// <summary>How an inbound call naming a session this server never had is refused: 404, or 422 naming the session.</summary>
     public int UnknownSessionStatus { get; set; } = 404;
 
+    /// <summary>
+    /// When set, inbound naming a closed session answers 200 from a new session of the customer (one of the
+    /// ways the docs leave open) instead of refusing it.
+    /// </summary>
+    public bool MovesClosedSessionsOn { get; set; }
+
     /// <summary>Every session ever created, by id.</summary>
     public ConcurrentDictionary<string, Session> Sessions { get; } = new();
 
@@ -110,18 +116,7 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
         {
             return Results.Json(new { success = false, errors = new[] { "agent_uuid is invalid or customer_id is missing" } }, statusCode: 422);
         }
-        Session session;
-        lock (_gate)
-        {
-            // Any active session of the same customer and agent is closed first.
-            foreach (var previous in Sessions.Values.Where(s => s.CustomerId == customer && s.Status == "active"))
-            {
-                previous.Status = "closed";
-            }
-            var id = $"10000000-0000-4000-8000-{Interlocked.Increment(ref _sessionCounter):D12}";
-            session = new Session(id, customer) { PersonName = body["input_fields"]?["person_name"]?.GetValue<string>() };
-            Sessions[id] = session;
-        }
+        var session = NewSession(customer, body["input_fields"]?["person_name"]?.GetValue<string>());
         CreatedSessions.Enqueue(new CreatedSession(session.Id, customer, session.PersonName));
         return Results.Json(new { success = true, data = SessionObject(session) });
     }
@@ -157,7 +152,11 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
         {
             return Results.Json(new { success = false, errors = new[] { "session_id belongs to another customer" } }, statusCode: 422);
         }
-        if (session.Status == "closed")
+        if (session.Status == "closed" && MovesClosedSessionsOn)
+        {
+            session = ActiveSessionOf(customer) ?? NewSession(customer, session.PersonName);
+        }
+        else if (session.Status == "closed")
         {
             return Results.Json(new { success = false, errors = new[] { "Session is closed" } }, statusCode: 422);
         }
@@ -167,7 +166,7 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
         {
             session.HelpRequested = true;
         }
-        Messages.Enqueue(new Inbound(session.Id, customer, content));
+        Messages.Enqueue(new Inbound(session.Id, customer, content, sessionId));
         var reply = session.Mode == "support" ? "" : Reply(session.Id, content);
         return Results.Json(new
         {
@@ -227,6 +226,22 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
         return Results.Json(new { success = true, data = new { state = "ok", session_id = id, command } });
     }
 
+    private Session NewSession(string customer, string? personName)
+    {
+        lock (_gate)
+        {
+            // Any active session of the same customer and agent is closed first.
+            foreach (var previous in Sessions.Values.Where(s => s.CustomerId == customer && s.Status == "active"))
+            {
+                previous.Status = "closed";
+            }
+            var id = $"10000000-0000-4000-8000-{Interlocked.Increment(ref _sessionCounter):D12}";
+            var session = new Session(id, customer) { PersonName = personName };
+            Sessions[id] = session;
+            return session;
+        }
+    }
+
     private static object SessionObject(Session session) => new
     {
         id = session.Id,
@@ -273,7 +288,8 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
 
     public sealed record CreatedSession(string Id, string CustomerId, string? PersonName);
 
-    public sealed record Inbound(string SessionId, string CustomerId, string Content);
+    /// <summary>A message the agent answered: in <see cref="SessionId"/>, though the bridge named <see cref="NamedSessionId"/>.</summary>
+    public sealed record Inbound(string SessionId, string CustomerId, string Content, string NamedSessionId);
 
     public sealed record SupportCall(string SessionId, string? Command);
 }
