@@ -39,11 +39,13 @@ public sealed class OsviRetryTests(RedisServerFixture redis) : IClassFixture<Red
         await receipt.Completion.WaitAsync(TimeSpan.FromSeconds(60));
     }
 
+    // The settings of issue 12's report: before, OSVI received every message three times.
     private static void SlowerThanOneAttempt(Dictionary<string, string?> settings)
     {
-        settings["Osvi:RequestTimeout"] = "00:00:01";
-        settings["Osvi:TotalTimeout"] = "00:00:20";
+        settings["Osvi:RequestTimeout"] = "00:00:02";
+        settings["Osvi:TotalTimeout"] = "00:00:08";
         settings["Osvi:MaxRetries"] = "4";
+        settings["Osvi:RetryDelay"] = "00:00:01";
     }
 
     [Fact]
@@ -56,7 +58,7 @@ public sealed class OsviRetryTests(RedisServerFixture redis) : IClassFixture<Red
         var (host, channel) = await StartBridgeAsync(settings);
         await SendAsync(host, RecordingChannel.Message("sam", "warm up"));
         var before = osvi.SendAttempts;
-        osvi.Latency = TimeSpan.FromSeconds(3);
+        osvi.Latency = TimeSpan.FromSeconds(5);
 
         await SendAsync(host, RecordingChannel.Message("sam", "take your time"));
 
@@ -74,7 +76,7 @@ public sealed class OsviRetryTests(RedisServerFixture redis) : IClassFixture<Red
         var (host, channel) = await StartBridgeAsync(settings);
         await SendAsync(host, RecordingChannel.Message("sue", "warm up"));
         var before = osvi.InboundAttempts;
-        osvi.Latency = TimeSpan.FromSeconds(3);
+        osvi.Latency = TimeSpan.FromSeconds(5);
 
         await SendAsync(host, RecordingChannel.Message("sue", "take your time"));
 
