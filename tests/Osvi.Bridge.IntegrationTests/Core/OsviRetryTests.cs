@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Osvi.Bridge.IntegrationTests.Infrastructure;
 using Osvi.Bridge.Messaging;
@@ -94,10 +93,10 @@ public sealed class OsviRetryTests(RedisServerFixture redis) : IClassFixture<Red
         settings["Osvi:MaxRetries"] = "10";
         settings["Osvi:TotalTimeout"] = "00:01:00";
         var (host, channel) = await StartBridgeAsync(settings);
-        using var retries = new RetryCounter(host.Services.GetRequiredService<BridgeMetrics>().Meter);
+        using var retries = new InstrumentCounter(host.Services.GetRequiredService<BridgeMetrics>().Meter, "osvi_bridge.retries", new("target", "osvi"));
 
         var receipt = await host.Inbox.AcceptAsync(RecordingChannel.Message("ray", "are you up?"), CancellationToken.None);
-        await Eventually.HoldsAsync(() => retries.Count > 0, "a refused connection to OSVI is retried");
+        await Eventually.HoldsAsync(() => retries.Total > 0, "a refused connection to OSVI is retried");
         var osvi = await FakeOsviServer.StartAsync(port);
         _resources.Add(osvi);
         await receipt.Completion.WaitAsync(TimeSpan.FromSeconds(60));
@@ -105,38 +104,5 @@ public sealed class OsviRetryTests(RedisServerFixture redis) : IClassFixture<Red
         Assert.Single(osvi.StartedSessions);
         Assert.Equal(1, osvi.SendAttempts);
         Assert.Equal(["Hi! I'm the test agent.", "echo: are you up?"], channel.RepliesTo("ray"));
-    }
-
-    /// <summary>Counts <c>osvi_bridge.retries</c> with target osvi of one bridge's meter (other tests run bridges in this process too).</summary>
-    private sealed class RetryCounter : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private int _count;
-
-        public RetryCounter(Meter meter)
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == "osvi_bridge.retries")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-            {
-                foreach (var tag in tags)
-                {
-                    if (tag is { Key: "target", Value: "osvi" })
-                    {
-                        Interlocked.Add(ref _count, (int)value);
-                    }
-                }
-            });
-            _listener.Start();
-        }
-
-        public int Count => Volatile.Read(ref _count);
-
-        public void Dispose() => _listener.Dispose();
     }
 }
