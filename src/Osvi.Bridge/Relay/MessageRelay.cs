@@ -162,7 +162,7 @@ public sealed partial class MessageRelay : IMessageHandler
 
             if (string.IsNullOrWhiteSpace(reply.Text) && reply.HumanHasConversation)
             {
-                LogHumanHasConversation(_logger, session.SessionId);
+                LogHumanHasConversation(_logger, reply.SessionId);
                 return "support-mode";
             }
             if (string.IsNullOrWhiteSpace(reply.Text))
