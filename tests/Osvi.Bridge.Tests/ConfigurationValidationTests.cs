@@ -63,6 +63,40 @@ public sealed class ConfigurationValidationTests
         Assert.Contains("Osvi:ApiToken is required", error.ToString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("V2")]
+    [InlineData("7")]
+    public async Task An_unknown_osvi_api_version_is_a_configuration_error_naming_its_key(string value)
+    {
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(error);
+        int code;
+        try
+        {
+            code = await BridgeProgram.RunAsync(["--Osvi:ApiToken=t", "--Osvi:AgentUuid=a", $"--Osvi:ApiVersion={value}", "--Telegram:BotToken=", "--Slack:BotToken="]);
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+
+        Assert.Equal(BridgeProgram.ExitConfiguration, code);
+        Assert.Contains("Osvi:ApiVersion", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Legacy")]
+    [InlineData("v1")]
+    public void Both_api_versions_are_accepted(string value)
+    {
+        var messages = Messages(BuildWith(new() { ["Osvi:ApiToken"] = "t", ["Osvi:AgentUuid"] = "a", ["Osvi:ApiVersion"] = value }));
+
+        Assert.DoesNotContain(messages, m => m.Contains("ApiVersion", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("No channel is configured", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task An_unknown_command_is_a_usage_error()
     {

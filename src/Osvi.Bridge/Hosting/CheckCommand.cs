@@ -31,7 +31,7 @@ public static class CheckCommand
         BridgeApp.ValidateConfiguration(services, requireChannel: false);
 
         var osvi = services.GetRequiredService<IOptions<OsviOptions>>().Value;
-        await output.WriteLineAsync($"[ OK ] configuration: valid; OSVI {osvi.BaseUrl}, token {Mask(osvi.ApiToken)}, agent {osvi.AgentUuid}");
+        await output.WriteLineAsync($"[ OK ] configuration: valid; OSVI {osvi.BaseUrl} (chat API {osvi.ApiVersion}), token {Mask(osvi.ApiToken)}, agent {osvi.AgentUuid}");
         var channels = services.GetServices<Messaging.IReplySender>().Select(s => s.Platform).ToList();
         await output.WriteLineAsync(channels.Count > 0
             ? $"[ OK ] channels: {string.Join(", ", channels)}"

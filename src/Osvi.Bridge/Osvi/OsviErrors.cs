@@ -40,4 +40,10 @@ public sealed class OsviUnavailableException : OsviException
     public OsviUnavailableException() { }
     public OsviUnavailableException(string message) : base(message) { }
     public OsviUnavailableException(string message, Exception innerException) : base(message, innerException) { }
+
+    /// <summary>
+    /// False only when OSVI surely did not act on the request (the connection failed before sending, or it
+    /// answered 408/429/503): then sending it again later cannot make the agent answer it twice.
+    /// </summary>
+    public bool MayHaveReachedOsvi { get; init; } = true;
 }

@@ -1,11 +1,15 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Osvi.Bridge.Osvi;
 
-/// <summary>The <c>Osvi</c> configuration section: where the agent lives and how patiently we call it.</summary>
-public sealed class OsviOptions
+/// <summary>The <c>Osvi</c> configuration section: where the agent lives, which chat API it speaks and how patiently we call it.</summary>
+public sealed class OsviOptions : IValidatableObject
 {
     public const string Section = "Osvi";
+
+    /// <summary>Which OSVI chat API the bridge speaks; see <see cref="OsviApiVersion"/>.</summary>
+    public OsviApiVersion ApiVersion { get; set; } = OsviApiVersion.Legacy;
 
     [Required(ErrorMessage = "Osvi:BaseUrl is required")]
     [Url(ErrorMessage = "Osvi:BaseUrl must be an absolute http(s) URL")]
@@ -31,4 +35,35 @@ public sealed class OsviOptions
     /// <summary>The first back-off delay; later ones grow exponentially, with jitter.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Osvi:RetryDelay must be between 00:00:00 and 00:01:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Why binding failed (a value of the wrong type, e.g. <c>ApiVersion=V2</c>); reported by validation.</summary>
+    internal string? BindingError { get; set; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!Enum.IsDefined(ApiVersion))
+        {
+            yield return new ValidationResult("Osvi:ApiVersion must be Legacy or V1", [nameof(ApiVersion)]);
+        }
+    }
+}
+
+/// <summary>
+/// The OSVI chat API flavour: <see cref="Legacy"/> (<c>/chat_sessions</c>, <c>/chat_messages/send_message</c>,
+/// marked for deprecation) or <see cref="V1"/> (<c>/v1/chat/session</c>, <c>/v1/chat/inbound</c>).
+/// </summary>
+public enum OsviApiVersion
+{
+    Legacy,
+    V1,
+}
+
+/// <summary>
+/// Reports a value the binder could not convert, naming its key, as a validation failure, so it is listed
+/// with every other configuration problem instead of surfacing as an unexplained exception.
+/// </summary>
+internal sealed class OsviBindingValidator : IValidateOptions<OsviOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OsviOptions options) =>
+        options.BindingError is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
 }

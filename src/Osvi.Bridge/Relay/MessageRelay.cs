@@ -18,19 +18,19 @@ public sealed partial class MessageRelay : IMessageHandler
 {
     private readonly Dictionary<string, IReplySender> _senders;
     private readonly SessionResolver _sessions;
-    private readonly OsviClient _osvi;
+    private readonly IAgentConversation _agent;
     private readonly BridgeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<MessageRelay> _logger;
     private readonly BridgeMetrics _metrics;
 
-    public MessageRelay(IEnumerable<IReplySender> senders, SessionResolver sessions, OsviClient osvi,
+    public MessageRelay(IEnumerable<IReplySender> senders, SessionResolver sessions, IAgentConversation agent,
         IOptions<BridgeOptions> options, TimeProvider time, BridgeMetrics metrics, ILogger<MessageRelay> logger)
     {
         _metrics = metrics;
         _senders = senders.ToDictionary(s => s.Platform, StringComparer.OrdinalIgnoreCase);
         _sessions = sessions;
-        _osvi = osvi;
+        _agent = agent;
         _options = options.Value;
         _time = time;
         _logger = logger;
@@ -175,27 +175,39 @@ public sealed partial class MessageRelay : IMessageHandler
             // the agent's answer there, below the welcome.
             state.Progress = await TryShowProgressAsync(sender, message.ReplyTarget, cancellationToken);
 
-            OsviReply reply;
+            AgentTurn reply;
             try
             {
-                reply = await AskAgentAsync(session.SessionId, message.Text, cancellationToken);
+                reply = await AskAgentAsync(session.SessionId, message, cancellationToken);
             }
             catch (OsviSessionNotFoundException ex)
             {
                 LogSessionGone(_logger, ex, session.SessionId);
                 session = await _sessions.ReplaceAsync(message.Conversation, message.DisplayName, cancellationToken);
                 state.SessionId = session.SessionId;
-                reply = await AskAgentAsync(session.SessionId, message.Text, cancellationToken);
+                reply = await AskAgentAsync(session.SessionId, message, cancellationToken);
+            }
+            if (reply.SessionId != session.SessionId)
+            {
+                // v1 answered in another session (it may move a customer on): keep the conversation there.
+                await _sessions.FollowAsync(message.Conversation, reply.SessionId, cancellationToken);
+                state.SessionId = reply.SessionId;
             }
 
-            if (string.IsNullOrWhiteSpace(reply.Response))
+            if (string.IsNullOrWhiteSpace(reply.Text) && reply.HumanHasConversation)
+            {
+                LogHumanHasConversation(_logger, reply.SessionId);
+                state.Outcome = "support-mode";
+                return (record, null);
+            }
+            if (string.IsNullOrWhiteSpace(reply.Text))
             {
                 LogEmptyResponse(_logger, session.SessionId);
                 state.Outcome = "empty-response";
                 return (record, null);
             }
             state.Outcome = "answered";
-            return (record, reply.Response);
+            return (record, reply.Text);
         }
         catch (OsviException ex)
         {
@@ -232,12 +244,12 @@ public sealed partial class MessageRelay : IMessageHandler
         return record;
     }
 
-    private async Task<OsviReply> AskAgentAsync(string sessionId, string text, CancellationToken cancellationToken)
+    private async Task<AgentTurn> AskAgentAsync(string sessionId, InboundMessage message, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         try
         {
-            return await _osvi.SendMessageAsync(sessionId, text, cancellationToken);
+            return await _agent.SendAsync(sessionId, message.Conversation, message.Text, cancellationToken);
         }
         finally
         {
@@ -326,6 +338,9 @@ public sealed partial class MessageRelay : IMessageHandler
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not send the apology either ({ErrorKind}: {Reason})")]
     private static partial void LogApologyFailed(ILogger logger, string errorKind, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A human operator has session {SessionId} (mode support) and the agent stayed silent; nothing sent")]
+    private static partial void LogHumanHasConversation(ILogger logger, string sessionId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not show progress")]
     private static partial void LogProgressFailed(ILogger logger, Exception exception);

@@ -15,23 +15,35 @@ public sealed record ResolvedSession(string SessionId, bool Created, string? Wel
 /// </summary>
 public sealed partial class SessionResolver(
     ISessionStore store,
-    OsviClient osvi,
+    IAgentConversation agent,
     BridgeMetrics metrics,
     ILogger<SessionResolver> logger)
 {
-    public async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken)
+    public Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken) =>
+        GetOrCreateAsync(conversation, personName, continueActive: true, cancellationToken);
+
+    // continueActive: whether a conversation without a stored session first asks OSVI for one it still
+    // holds open (v1, after the mapping was lost); a replacement must not, it wants a new session.
+    private async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, bool continueActive,
+        CancellationToken cancellationToken)
     {
         var existing = await store.GetAsync(conversation, cancellationToken);
         if (existing is not null)
         {
             return new ResolvedSession(existing, false, null);
         }
-        var started = await osvi.StartSessionAsync(personName, cancellationToken);
+        if (continueActive && await agent.FindActiveSessionAsync(conversation, cancellationToken) is { } active)
+        {
+            var kept = await store.AddAsync(conversation, active.SessionId, cancellationToken);
+            LogContinued(logger, kept);
+            return new ResolvedSession(kept, false, null);
+        }
+        var started = await agent.StartSessionAsync(conversation, personName, cancellationToken);
         var stored = await store.AddAsync(conversation, started.SessionId, cancellationToken);
         if (stored != started.SessionId)
         {
             LogLostRace(logger, started.SessionId, stored);
-            await CloseQuietlyAsync(started.SessionId, cancellationToken);
+            await CloseQuietlyAsync(conversation, started.SessionId, cancellationToken);
             return new ResolvedSession(stored, false, null);
         }
         LogStarted(logger, started.SessionId);
@@ -43,26 +55,45 @@ public sealed partial class SessionResolver(
     public async Task<ResolvedSession> ReplaceAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken)
     {
         await store.RemoveAsync(conversation, cancellationToken);
-        return await GetOrCreateAsync(conversation, personName, cancellationToken);
+        return await GetOrCreateAsync(conversation, personName, continueActive: false, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stores the session OSVI answered in when it is not the one the message named (v1 may move a
+    /// customer to another session), so the next message goes there.
+    /// </summary>
+    public async Task FollowAsync(ConversationKey conversation, string sessionId, CancellationToken cancellationToken)
+    {
+        await store.SetAsync(conversation, sessionId, cancellationToken);
+        LogFollowed(logger, sessionId);
     }
 
     /// <summary>Forgets the conversation's session and closes it at OSVI; true when there was one.</summary>
     public async Task<bool> ResetAsync(ConversationKey conversation, CancellationToken cancellationToken)
     {
         var sessionId = await store.RemoveAsync(conversation, cancellationToken);
+        try
+        {
+            // Without a mapping, a session OSVI still holds open (v1) would be continued by the next message.
+            sessionId ??= (await agent.FindActiveSessionAsync(conversation, cancellationToken))?.SessionId;
+        }
+        catch (OsviException ex)
+        {
+            LogCloseFailed(logger, ex, "-");
+        }
         if (sessionId is null)
         {
             return false;
         }
-        await CloseQuietlyAsync(sessionId, cancellationToken);
+        await CloseQuietlyAsync(conversation, sessionId, cancellationToken);
         return true;
     }
 
-    private async Task CloseQuietlyAsync(string sessionId, CancellationToken cancellationToken)
+    private async Task CloseQuietlyAsync(ConversationKey conversation, string sessionId, CancellationToken cancellationToken)
     {
         try
         {
-            await osvi.CloseSessionAsync(sessionId, cancellationToken);
+            await agent.CloseSessionAsync(sessionId, conversation, cancellationToken);
         }
         catch (OsviException ex)
         {
@@ -73,6 +104,12 @@ public sealed partial class SessionResolver(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Started OSVI session {SessionId}")]
     private static partial void LogStarted(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "OSVI answered in session {SessionId}; the conversation continues there")]
+    private static partial void LogFollowed(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Continuing OSVI session {SessionId}, which OSVI still holds open for this conversation")]
+    private static partial void LogContinued(ILogger logger, string sessionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "OSVI session {SessionId} was started while the conversation got {StoredSessionId} elsewhere; closing ours")]
     private static partial void LogLostRace(ILogger logger, string sessionId, string storedSessionId);

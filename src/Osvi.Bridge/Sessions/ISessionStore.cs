@@ -18,6 +18,9 @@ public interface ISessionStore
     /// </summary>
     Task<string> AddAsync(ConversationKey conversation, string sessionId, CancellationToken cancellationToken);
 
+    /// <summary>Stores <paramref name="sessionId"/> in place of whatever the conversation had (OSVI moved it on).</summary>
+    Task SetAsync(ConversationKey conversation, string sessionId, CancellationToken cancellationToken);
+
     /// <summary>Forgets the mapping; returns the session id that was stored, if any.</summary>
     Task<string?> RemoveAsync(ConversationKey conversation, CancellationToken cancellationToken);
 }

@@ -46,6 +46,13 @@ public sealed partial class InMemorySessionStore : ISessionStore
         return Task.FromResult(stored.SessionId);
     }
 
+    public Task SetAsync(ConversationKey conversation, string sessionId, CancellationToken cancellationToken)
+    {
+        _sessions[conversation.Value] = new Entry(sessionId, _time.GetUtcNow() + _idle);
+        SweepExpired();
+        return Task.CompletedTask;
+    }
+
     public Task<string?> RemoveAsync(ConversationKey conversation, CancellationToken cancellationToken) =>
         Task.FromResult(_sessions.TryRemove(conversation.Value, out var entry) ? entry.SessionId : null);
 

@@ -24,6 +24,9 @@ public sealed class RedisSessionStore(IConnectionMultiplexer redis, RedisKeys ke
         return AsSessionId(existing) ?? sessionId;
     }
 
+    public Task SetAsync(ConversationKey conversation, string sessionId, CancellationToken cancellationToken) =>
+        redis.GetDatabase().StringSetAsync(keys.Session(conversation), sessionId, _idle);
+
     public async Task<string?> RemoveAsync(ConversationKey conversation, CancellationToken cancellationToken)
     {
         var value = await redis.GetDatabase().StringGetDeleteAsync(keys.Session(conversation));

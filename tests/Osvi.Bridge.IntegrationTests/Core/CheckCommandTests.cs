@@ -13,9 +13,11 @@ public sealed class CheckCommandTests(RedisServerFixture redis) : IClassFixture<
 
     public async Task DisposeAsync() => await _osvi.DisposeAsync();
 
-    private async Task<(int Code, string Output)> RunAsync(Dictionary<string, string?> overrides, params string[] flags)
+    private Task<(int Code, string Output)> RunAsync(Dictionary<string, string?> overrides, params string[] flags) =>
+        RunWithAsync(BridgeHost.BaseSettings(_osvi, redis), overrides, flags);
+
+    private static async Task<(int Code, string Output)> RunWithAsync(Dictionary<string, string?> settings, Dictionary<string, string?> overrides, params string[] flags)
     {
-        var settings = BridgeHost.BaseSettings(_osvi, redis);
         foreach (var pair in overrides)
         {
             settings[pair.Key] = pair.Value;
@@ -63,6 +65,47 @@ public sealed class CheckCommandTests(RedisServerFixture redis) : IClassFixture<
         Assert.Contains("[FAIL] osvi: OSVI refused the token (HTTP 401): fix Osvi:ApiToken", output, StringComparison.Ordinal);
         Assert.Contains("[FAIL] redis: unreachable", output, StringComparison.Ordinal);
         Assert.DoesNotContain("wrong-token-123456", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task V1_check_reads_a_probe_customers_active_session_and_creates_nothing()
+    {
+        await using var v1 = await FakeOsviV1Server.StartAsync();
+
+        var (_, output) = await RunWithAsync(BridgeHost.BaseSettings(v1, redis), []);
+
+        Assert.Contains("(chat API V1)", output, StringComparison.Ordinal);
+        Assert.Contains("[ OK ] osvi: token accepted; Chat v1 answers for agent agent_Test_0001-abc (GET /v1/chat/session/active: HTTP 404; no session created)",
+            output, StringComparison.Ordinal);
+        Assert.Equal(1, v1.ActiveLookups);
+        Assert.Empty(v1.CreatedSessions);
+        Assert.Empty(v1.Messages);
+    }
+
+    [Fact]
+    public async Task V1_check_create_session_runs_one_full_turn_and_closes_the_session()
+    {
+        await using var v1 = await FakeOsviV1Server.StartAsync();
+
+        var (_, output) = await RunWithAsync(BridgeHost.BaseSettings(v1, redis), [], "--create-session");
+
+        var created = Assert.Single(v1.CreatedSessions);
+        Assert.Equal("osvi-bridge:check", created.CustomerId);
+        Assert.Contains($"[ OK ] osvi: token accepted; agent agent_Test_0001-abc started test session {created.Id} (Chat v1, customer osvi-bridge:check), answered a test message",
+            output, StringComparison.Ordinal);
+        Assert.Equal(created.Id, Assert.Single(v1.Messages).SessionId);
+        Assert.Equal([new FakeOsviV1Server.SupportCall(created.Id, "close")], v1.SupportCalls);
+    }
+
+    [Fact]
+    public async Task V1_check_with_a_refused_token_fails_with_a_clear_line()
+    {
+        await using var v1 = await FakeOsviV1Server.StartAsync();
+
+        var (code, output) = await RunWithAsync(BridgeHost.BaseSettings(v1, redis), new() { ["Osvi:ApiToken"] = "wrong-token-123456" });
+
+        Assert.Equal(BridgeProgram.ExitFailure, code);
+        Assert.Contains("[FAIL] osvi: OSVI refused the token (HTTP 401): fix Osvi:ApiToken", output, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -385,6 +385,9 @@ public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisSe
             public Task<string> AddAsync(ConversationKey conversation, string sessionId, CancellationToken cancellationToken) =>
                 inner.AddAsync(conversation, sessionId, cancellationToken);
 
+            public Task SetAsync(ConversationKey conversation, string sessionId, CancellationToken cancellationToken) =>
+                inner.SetAsync(conversation, sessionId, cancellationToken);
+
             public Task<string?> RemoveAsync(ConversationKey conversation, CancellationToken cancellationToken) => inner.RemoveAsync(conversation, cancellationToken);
         }
     }

@@ -33,14 +33,28 @@ public sealed class BridgeHost : IAsyncDisposable
 
     public IInbox Inbox => Services.GetRequiredService<IInbox>();
 
+    /// <summary>Accepts the message and waits until this bridge has handled it.</summary>
+    public async Task<global::Osvi.Bridge.Dispatching.DeliveryResult> HandleAsync(InboundMessage message, TimeSpan? limit = null)
+    {
+        var handled = Handled.Watch(message);
+        await Inbox.AcceptAsync(message, CancellationToken.None);
+        return await handled.WaitAsync(limit ?? TimeSpan.FromSeconds(30));
+    }
+
     /// <summary>Tells when a message was handled in this bridge (take the watch before accepting).</summary>
     public global::Osvi.Bridge.Dispatching.HandledMessages Handled => Services.GetRequiredService<global::Osvi.Bridge.Dispatching.HandledMessages>();
 
     /// <summary>The settings every test needs: OSVI fake, Redis (or none), quiet logs, fast retries.</summary>
-    public static Dictionary<string, string?> BaseSettings(FakeOsviServer osvi, RedisServerFixture? redis, string? keyPrefix = null) => new()
+    public static Dictionary<string, string?> BaseSettings(FakeOsviServer osvi, RedisServerFixture? redis, string? keyPrefix = null)
+    {
+        var settings = BaseSettingsCore(redis, keyPrefix);
+        settings["Osvi:BaseUrl"] = osvi.BaseUrl;
+        return settings;
+    }
+
+    private static Dictionary<string, string?> BaseSettingsCore(RedisServerFixture? redis, string? keyPrefix) => new()
     {
         ["urls"] = "http://127.0.0.1:0",
-        ["Osvi:BaseUrl"] = osvi.BaseUrl,
         ["Osvi:ApiToken"] = FakeOsviServer.Token,
         ["Osvi:AgentUuid"] = FakeOsviServer.Agent,
         ["Osvi:RetryDelay"] = "00:00:00.010",
@@ -51,6 +65,19 @@ public sealed class BridgeHost : IAsyncDisposable
         ["Bridge:ShutdownTimeout"] = "00:00:10",
         ["Logging:LogLevel:Default"] = "Warning",
     };
+
+    /// <summary>As <see cref="BaseSettings(FakeOsviServer, RedisServerFixture?, string?)"/>, speaking OSVI Chat v1 to its stand-in.</summary>
+    public static Dictionary<string, string?> BaseSettings(FakeOsviV1Server osvi, RedisServerFixture? redis, string? keyPrefix = null) =>
+        BaseSettings(osvi.BaseUrl, redis, keyPrefix, "V1");
+
+    /// <summary>The settings for an OSVI at <paramref name="osviBaseUrl"/>, which may not be listening yet.</summary>
+    public static Dictionary<string, string?> BaseSettings(string osviBaseUrl, RedisServerFixture? redis, string? keyPrefix = null, string apiVersion = "Legacy")
+    {
+        var settings = BaseSettingsCore(redis, keyPrefix);
+        settings["Osvi:BaseUrl"] = osviBaseUrl;
+        settings["Osvi:ApiVersion"] = apiVersion;
+        return settings;
+    }
 
     /// <summary>Builds and starts the worker. <paramref name="services"/> may add a test channel.</summary>
     public static async Task<BridgeHost> StartAsync(IDictionary<string, string?> settings, Action<IServiceCollection>? services = null)

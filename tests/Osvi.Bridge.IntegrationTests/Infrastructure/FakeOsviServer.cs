@@ -73,9 +73,9 @@ public sealed class FakeOsviServer : IAsyncDisposable
         }
     }
 
-    public static async Task<FakeOsviServer> StartAsync()
+    public static async Task<FakeOsviServer> StartAsync(int port = 0)
     {
-        var builder = LoopbackServer.CreateBuilder();
+        var builder = LoopbackServer.CreateBuilder(port);
         var app = builder.Build();
         var fake = new FakeOsviServer(app);
         app.MapPost("/chat_sessions", (Delegate)fake.StartSessionAsync);
