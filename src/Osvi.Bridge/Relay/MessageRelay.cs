@@ -126,7 +126,7 @@ public sealed partial class MessageRelay : IMessageHandler
         ResolvedSession? started = null;
         try
         {
-            var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, prefetched, cancellationToken);
+            var session = await _sessions.GetOrCreateAsync(message.Conversation, message, prefetched, cancellationToken);
             started = session;
             state.SessionId = session.SessionId;
             using var sessionScope = _logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = session.SessionId });
@@ -148,7 +148,7 @@ public sealed partial class MessageRelay : IMessageHandler
                 LogSessionGone(_logger, ex, session.SessionId);
                 // Its own store must land before the replacement removes it.
                 await ConfirmStoredAsync(session);
-                session = await _sessions.ReplaceAsync(message.Conversation, message.DisplayName, cancellationToken);
+                session = await _sessions.ReplaceAsync(message.Conversation, message, cancellationToken);
                 state.SessionId = session.SessionId;
                 reply = await AskAgentAsync(session.SessionId, message.Text, cancellationToken);
             }
@@ -213,7 +213,7 @@ public sealed partial class MessageRelay : IMessageHandler
     {
         try
         {
-            var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, cancellationToken);
+            var session = await _sessions.GetOrCreateAsync(message.Conversation, message, cancellationToken);
             state.SessionId = session.SessionId;
             await session.Stored;
             var text = !session.Created ? _options.AlreadyStartedMessage

@@ -26,8 +26,12 @@ public sealed partial class SessionResolver(
     IOptions<OsviOptions> osviOptions,
     TimeProvider time,
     BridgeMetrics metrics,
-    ILogger<SessionResolver> logger)
+    ILogger<SessionResolver> logger,
+    IEnumerable<IDisplayNameResolver> nameResolvers)
 {
+    private readonly Dictionary<string, IDisplayNameResolver> _nameResolvers =
+        nameResolvers.ToDictionary(r => r.Platform, StringComparer.OrdinalIgnoreCase);
+
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
     // Longer than one full OSVI call, so a lock outlives its holder's work but not a crashed holder by much.
@@ -35,7 +39,7 @@ public sealed partial class SessionResolver(
 
     /// <summary>
     /// Starts reading the conversation's session (refreshing its idle expiry) ahead of
-    /// <see cref="GetOrCreateAsync(ConversationKey, string?, Task{SessionLockAttempt?}?, CancellationToken)"/>;
+    /// <see cref="GetOrCreateAsync(ConversationKey, InboundMessage, Task{SessionLockAttempt?}?, CancellationToken)"/>;
     /// where the store can, a conversation without one takes its creation lock in the same round trip.
     /// Whatever it returns goes to <c>GetOrCreateAsync</c> or, if the message is not handled after all,
     /// to <see cref="AbandonAsync"/>, so that a lock taken here is never left to expire.
@@ -61,11 +65,11 @@ public sealed partial class SessionResolver(
         }
     }
 
-    public Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken) =>
-        GetOrCreateAsync(conversation, personName, null, cancellationToken);
+    public Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, InboundMessage sender, CancellationToken cancellationToken) =>
+        GetOrCreateAsync(conversation, sender, null, cancellationToken);
 
     /// <summary>As above, starting from a <see cref="PrefetchAsync"/> when there is one.</summary>
-    public async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, Task<SessionLockAttempt?>? prefetched,
+    public async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, InboundMessage sender, Task<SessionLockAttempt?>? prefetched,
         CancellationToken cancellationToken)
     {
         var attempt = await (prefetched ?? store.ReadOrTryLockAsync(conversation, _lockTtl, cancellationToken));
@@ -81,7 +85,7 @@ public sealed partial class SessionResolver(
             {
                 await using (held)
                 {
-                    return await StartAsync(conversation, personName, held, cancellationToken);
+                    return await StartAsync(conversation, sender, held, cancellationToken);
                 }
             }
 
@@ -92,10 +96,10 @@ public sealed partial class SessionResolver(
     }
 
     /// <summary>Starts a new session in place of one OSVI no longer knows; returns once it is stored.</summary>
-    public async Task<ResolvedSession> ReplaceAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken)
+    public async Task<ResolvedSession> ReplaceAsync(ConversationKey conversation, InboundMessage sender, CancellationToken cancellationToken)
     {
         await store.RemoveAsync(conversation, cancellationToken);
-        var session = await GetOrCreateAsync(conversation, personName, cancellationToken);
+        var session = await GetOrCreateAsync(conversation, sender, cancellationToken);
         await session.Stored;
         return session;
     }
@@ -120,8 +124,12 @@ public sealed partial class SessionResolver(
         return true;
     }
 
-    private async Task<ResolvedSession> StartAsync(ConversationKey conversation, string? personName, ISessionCreationLock held, CancellationToken cancellationToken)
+    private async Task<ResolvedSession> StartAsync(ConversationKey conversation, InboundMessage sender, ISessionCreationLock held, CancellationToken cancellationToken)
     {
+        // Only a new session needs the name: platforms that must look it up do so here, off the ack path.
+        var personName = _nameResolvers.TryGetValue(sender.Platform, out var names)
+            ? await names.ResolveAsync(sender, cancellationToken)
+            : sender.DisplayName;
         var session = await osvi.StartSessionAsync(personName, cancellationToken);
         // Not awaited here: the caller asks the agent meanwhile and awaits Stored afterwards. The lock
         // is released by the same round trip, so no one else starts a session in between.
