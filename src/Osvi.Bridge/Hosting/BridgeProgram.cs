@@ -30,8 +30,10 @@ public static class BridgeProgram
                 case null:
                     await using (var app = BridgeApp.CreateWorker(rest))
                     {
+                        // Taken before running: RunAsync disposes the services when it returns.
+                        var background = app.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
                         await app.RunAsync();
-                        ThrowIfConfigurationFailed(app.Services);
+                        ThrowIfConfigurationFailed(background);
                     }
                     return ExitOk;
                 case "chat":
@@ -76,9 +78,9 @@ public static class BridgeProgram
     /// A channel that learns in the background that its token is refused (e.g. Slack's auth.test)
     /// stops the host by failing; the host returns normally, so the failure is surfaced here for exit 2.
     /// </summary>
-    private static void ThrowIfConfigurationFailed(IServiceProvider services)
+    private static void ThrowIfConfigurationFailed(IEnumerable<BackgroundService> background)
     {
-        var failures = services.GetServices<IHostedService>().OfType<BackgroundService>()
+        var failures = background
             .Select(s => s.ExecuteTask?.Exception?.InnerException)
             .OfType<BridgeConfigurationException>()
             .ToList();
