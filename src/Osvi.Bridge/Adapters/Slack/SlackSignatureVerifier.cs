@@ -43,10 +43,14 @@ public sealed class SlackSignatureVerifier
     public SlackSignatureVerdict CheckHeaders(string? timestamp, string? signature)
     {
         if (string.IsNullOrEmpty(timestamp) || string.IsNullOrEmpty(signature)
-            || !signature.StartsWith("v0=", StringComparison.Ordinal) || signature.Length != SignatureLength
             || !long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
         {
             return SlackSignatureVerdict.MissingHeaders;
+        }
+        if (!signature.StartsWith("v0=", StringComparison.Ordinal) || signature.Length != SignatureLength)
+        {
+            // No body can match a signature of the wrong shape.
+            return SlackSignatureVerdict.Mismatch;
         }
         var now = _time.GetUtcNow().ToUnixTimeSeconds();
         return Math.Abs(now - seconds) > (long)MaxClockSkew.TotalSeconds ? SlackSignatureVerdict.StaleTimestamp : SlackSignatureVerdict.Valid;
