@@ -156,7 +156,7 @@ internal sealed class FakeSlackApi : IAsyncDisposable
     private async Task HandleAsync(HttpContext context, string method)
     {
         JsonDocument? body = null;
-        if (HttpMethods.IsPost(context.Request.Method) && context.Request.ContentLength is > 0)
+        if (HttpMethods.IsPost(context.Request.Method) && (context.Request.ContentLength is > 0 || context.Request.ContentType is not null))
         {
             body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
         }

@@ -123,7 +123,7 @@ internal static class SlackScenario
         {
             if (bridge.HasExited || Stopwatch.GetElapsedTime(started) > limit)
             {
-                throw new InvalidOperationException($"Gave up waiting for {what}:\n{bridge.LogTail(20)}");
+                throw new InvalidOperationException($"Gave up waiting for {what}:\n{bridge.LogTail(3)}");
             }
             await Task.Delay(5, cancellationToken);
         }

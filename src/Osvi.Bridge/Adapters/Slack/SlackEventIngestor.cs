@@ -62,6 +62,23 @@ public sealed partial class SlackEventIngestor
         return receipt.Outcome == InboxOutcome.Accepted ? SlackIngestOutcome.Accepted : SlackIngestOutcome.Duplicate;
     }
 
+    /// <summary>Hands several parsed messages to the inbox at once, in order (one de-duplication round trip).</summary>
+    public async Task<IReadOnlyList<SlackIngestOutcome>> AcceptManyAsync(IReadOnlyList<SlackUserMessage> messages, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var now = _time.GetUtcNow();
+        var inbound = messages.Select(m => new InboundMessage(SlackEventParser.Platform, m.Conversation, m.MessageId, m.UserId,
+            m.UserId, m.Text, m.ReplyTarget) { ReceivedAt = now }).ToList();
+        var receipts = await _inbox.AcceptManyAsync(inbound, cancellationToken);
+        var outcomes = new SlackIngestOutcome[receipts.Count];
+        for (var i = 0; i < receipts.Count; i++)
+        {
+            LogAccepted(_logger, messages[i].MessageId, messages[i].Conversation.Value, receipts[i].Outcome);
+            outcomes[i] = receipts[i].Outcome == InboxOutcome.Accepted ? SlackIngestOutcome.Accepted : SlackIngestOutcome.Duplicate;
+        }
+        return outcomes;
+    }
+
     public async Task<SlackIngestOutcome> IngestAsync(JsonElement payload, CancellationToken cancellationToken) =>
         Parse(payload) is { } message ? await AcceptAsync(message, cancellationToken) : SlackIngestOutcome.Ignored;
 

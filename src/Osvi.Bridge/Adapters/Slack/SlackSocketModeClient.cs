@@ -13,7 +13,9 @@ namespace Osvi.Bridge.Adapters.Slack;
 /// to one of them. Every connection starts from a fresh <c>apps.connections.open</c> URL. Envelopes
 /// are handed to the inbox several at a time, in ordered lanes by conversation (one conversation's
 /// envelopes keep their arrival order), and each is acknowledged on the socket that delivered it as
-/// soon as the inbox holds it: no Slack Web API call on that path. On <c>warning</c> /
+/// soon as the inbox holds it: no Slack Web API call on that path. A lane hands every envelope
+/// waiting to the inbox in one call (<see cref="IInbox.AcceptManyAsync"/>), so a burst costs a
+/// round trip per batch, not per envelope. On <c>warning</c> /
 /// <c>refresh_requested</c> the next connection is opened first and the old one keeps receiving and
 /// acknowledging until the new one said hello; <c>link_disabled</c> stops the channel; any other
 /// drop reconnects after a capped, jittered back-off.
@@ -24,6 +26,9 @@ public sealed partial class SlackSocketModeClient
 
     /// <summary>Envelopes handed to the inbox at once (each lane one at a time, in order).</summary>
     public const int AckLanes = 16;
+
+    /// <summary>Envelopes a lane hands to the inbox in one call.</summary>
+    private const int MaxBatch = 64;
 
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(1);
@@ -330,7 +335,7 @@ public sealed partial class SlackSocketModeClient
             catch (Exception ex) when (ex is InvalidOperationException or JsonException or ArgumentException)
             {
                 // A payload we cannot read is acknowledged and dropped: redelivering it cannot help.
-                LogEnvelopeFailed(_logger, ex, envelopeId);
+                LogEnvelopeFailed(_logger, ex, envelopeId, 1);
             }
             connection.EnvelopeQueued();
             envelopes.Route(new ReceivedEnvelope(connection, envelopeId, type ?? "", message, retry));
@@ -340,43 +345,74 @@ public sealed partial class SlackSocketModeClient
         return null;
     }
 
+    /// <summary>
+    /// One lane: takes every envelope waiting (up to <see cref="MaxBatch"/>), hands their messages to
+    /// the inbox together (one round trip, in arrival order) and acknowledges each at once.
+    /// </summary>
     private async Task ProcessEnvelopesAsync(ChannelReader<ReceivedEnvelope> envelopes, CancellationToken stoppingToken)
     {
+        var batch = new List<ReceivedEnvelope>(MaxBatch);
+        var messages = new List<SlackUserMessage>(MaxBatch);
         try
         {
-            await foreach (var envelope in envelopes.ReadAllAsync(stoppingToken))
+            while (await envelopes.WaitToReadAsync(stoppingToken))
             {
+                batch.Clear();
+                messages.Clear();
+                while (batch.Count < MaxBatch && envelopes.TryRead(out var envelope))
+                {
+                    batch.Add(envelope);
+                    if (envelope.Message is { } message)
+                    {
+                        messages.Add(message);
+                    }
+                }
                 try
                 {
-                    var outcome = envelope.Message is { } message
-                        ? await _ingestor.AcceptAsync(message, stoppingToken)
-                        : SlackIngestOutcome.Ignored;
-                    LogEnvelope(_logger, envelope.EnvelopeId, envelope.Type, envelope.RetryAttempt, outcome);
-                    await envelope.Connection.AcknowledgeAsync(envelope.EnvelopeId, stoppingToken);
+                    var outcomes = messages.Count > 0 ? await _ingestor.AcceptManyAsync(messages, stoppingToken) : [];
+                    var next = 0;
+                    foreach (var envelope in batch)
+                    {
+                        var outcome = envelope.Message is null ? SlackIngestOutcome.Ignored : outcomes[next++];
+                        LogEnvelope(_logger, envelope.EnvelopeId, envelope.Type, envelope.RetryAttempt, outcome);
+                        await AcknowledgeAsync(envelope, stoppingToken);
+                    }
                 }
                 catch (InboxClosedException)
                 {
-                    // Not acknowledged: Slack delivers it again, to us after a restart or to another replica.
-                    LogInboxClosed(_logger, envelope.EnvelopeId);
-                }
-                catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or InvalidOperationException)
-                {
-                    // The delivering socket is gone; Slack redelivers the envelope and the inbox drops the copy.
-                    LogAckFailed(_logger, envelope.EnvelopeId, envelope.Connection.Number, ex.GetType().Name);
+                    // Not acknowledged: Slack delivers them again, to us after a restart or to another replica.
+                    LogInboxClosed(_logger, batch[0].EnvelopeId, batch.Count);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    LogEnvelopeFailed(_logger, ex, envelope.EnvelopeId);
+                    // Not acknowledged: Slack redelivers, and the inbox drops what it had taken after all.
+                    LogEnvelopeFailed(_logger, ex, batch[0].EnvelopeId, batch.Count);
                 }
                 finally
                 {
-                    envelope.Connection.EnvelopeDone();
+                    foreach (var envelope in batch)
+                    {
+                        envelope.Connection.EnvelopeDone();
+                    }
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Stopping: what is left is unacknowledged and will be redelivered.
+        }
+    }
+
+    private async Task AcknowledgeAsync(ReceivedEnvelope envelope, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await envelope.Connection.AcknowledgeAsync(envelope.EnvelopeId, stoppingToken);
+        }
+        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The delivering socket is gone; Slack redelivers the envelope and the inbox drops the copy.
+            LogAckFailed(_logger, envelope.EnvelopeId, envelope.Connection.Number, ex.GetType().Name);
         }
     }
 
@@ -533,14 +569,14 @@ public sealed partial class SlackSocketModeClient
     [LoggerMessage(Level = LogLevel.Debug, Message = "Slack envelope {EnvelopeId} ({Type}, retry {RetryAttempt}): {Outcome}")]
     private static partial void LogEnvelope(ILogger logger, string envelopeId, string type, int retryAttempt, SlackIngestOutcome outcome);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Slack envelope {EnvelopeId} not acknowledged: the bridge is shutting down")]
-    private static partial void LogInboxClosed(ILogger logger, string envelopeId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Slack envelope {EnvelopeId} (and {Count} in its batch) not acknowledged: the bridge is shutting down")]
+    private static partial void LogInboxClosed(ILogger logger, string envelopeId, int count);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not acknowledge Slack envelope {EnvelopeId} on connection #{Number} ({ErrorKind}); Slack will redeliver it")]
     private static partial void LogAckFailed(ILogger logger, string envelopeId, int number, string errorKind);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Handling Slack envelope {EnvelopeId} failed; not acknowledged, Slack will redeliver it")]
-    private static partial void LogEnvelopeFailed(ILogger logger, Exception exception, string envelopeId);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Handling Slack envelope {EnvelopeId} (batch of {Count}) failed; not acknowledged, Slack will redeliver")]
+    private static partial void LogEnvelopeFailed(ILogger logger, Exception exception, string envelopeId, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored a Socket Mode frame on connection #{Number} that is not JSON")]
     private static partial void LogBadFrame(ILogger logger, int number);
