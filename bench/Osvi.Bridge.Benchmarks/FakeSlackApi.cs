@@ -88,8 +88,37 @@ internal sealed class FakeSlackApi : IAsyncDisposable
         Volatile.Write(ref _acks, 0);
     }
 
-    /// <summary>Pushes message <paramref name="index"/> of the ledger (its conversation's first message) as a DM envelope.</summary>
-    public async Task PushDmAsync(int index, CancellationToken cancellationToken)
+    /// <summary>
+    /// Posts messages [from, to) to the bridge's <c>POST /slack/events</c>, signed as Slack signs them,
+    /// at most <paramref name="parallel"/> at a time; each one's ack delay is send → response.
+    /// </summary>
+    public async Task PostEventsAsync(HttpClient bridge, int from, int to, string signingSecret, int parallel, CancellationToken cancellationToken)
+    {
+        var key = Encoding.UTF8.GetBytes(signingSecret);
+        await Parallel.ForAsync(from, to, new ParallelOptions { MaxDegreeOfParallelism = parallel, CancellationToken = cancellationToken }, async (index, token) =>
+        {
+            var (_, payload) = Envelope(index);
+            var body = Encoding.UTF8.GetBytes(payload);
+            var timestamp = DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+            var signed = Encoding.UTF8.GetBytes("v0:" + timestamp + ":").Concat(body).ToArray();
+            var signature = "v0=" + Convert.ToHexStringLower(System.Security.Cryptography.HMACSHA256.HashData(key, signed));
+            using var request = new HttpRequestMessage(HttpMethod.Post, "slack/events") { Content = new ByteArrayContent(body) };
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            request.Headers.Add("X-Slack-Request-Timestamp", timestamp);
+            request.Headers.Add("X-Slack-Signature", signature);
+            var ledger = Volatile.Read(ref _ledger);
+            _sent[index] = Stopwatch.GetTimestamp();
+            ledger.HandedOut(index, _sent[index]);
+            using var response = await bridge.SendAsync(request, token);
+            if (response.IsSuccessStatusCode && Interlocked.CompareExchange(ref _acked[index], Stopwatch.GetTimestamp(), 0) == 0)
+            {
+                Interlocked.Increment(ref _acks);
+            }
+        });
+    }
+
+    /// <summary>Message <paramref name="index"/> of the ledger as an Events API payload and as the Socket Mode envelope around it.</summary>
+    private (string Envelope, string Payload) Envelope(int index)
     {
         var ledger = Volatile.Read(ref _ledger);
         var chat = index / ledger.MessagesPerConversation;
@@ -97,11 +126,19 @@ internal sealed class FakeSlackApi : IAsyncDisposable
         var user = ledger.UserIdOf(chat);
         var text = MessageLedger.TextOf(user, number);
         var ts = string.Create(CultureInfo.InvariantCulture, $"1800000000.{index:D6}");
-        var envelope =
-            "{\"envelope_id\":\"e" + index.ToString(CultureInfo.InvariantCulture) + "\",\"type\":\"events_api\",\"accepts_response_payload\":false,\"retry_attempt\":0," +
-            "\"payload\":{\"team_id\":\"TB\",\"api_app_id\":\"AB\",\"type\":\"event_callback\",\"event_id\":\"Ev" + user.ToString(CultureInfo.InvariantCulture) + "x" + number.ToString(CultureInfo.InvariantCulture) + "\"," +
+        var payload =
+            "{\"team_id\":\"TB\",\"api_app_id\":\"AB\",\"type\":\"event_callback\",\"event_id\":\"Ev" + user.ToString(CultureInfo.InvariantCulture) + "x" + number.ToString(CultureInfo.InvariantCulture) + "\"," +
             "\"event\":{\"type\":\"message\",\"channel_type\":\"im\",\"channel\":\"D" + user.ToString(CultureInfo.InvariantCulture) + "\",\"user\":\"U" + user.ToString(CultureInfo.InvariantCulture) +
-            "\",\"text\":\"" + text + "\",\"ts\":\"" + ts + "\",\"event_ts\":\"" + ts + "\"}}}";
+            "\",\"text\":\"" + text + "\",\"ts\":\"" + ts + "\",\"event_ts\":\"" + ts + "\"}}";
+        var envelope = "{\"envelope_id\":\"e" + index.ToString(CultureInfo.InvariantCulture) +
+            "\",\"type\":\"events_api\",\"accepts_response_payload\":false,\"retry_attempt\":0,\"payload\":" + payload + "}";
+        return (envelope, payload);
+    }
+
+    /// <summary>Pushes message <paramref name="index"/> of the ledger (its conversation's first message) as a DM envelope.</summary>
+    public async Task PushDmAsync(int index, CancellationToken cancellationToken)
+    {
+        var (envelope, _) = Envelope(index);
         Socket socket;
         lock (_sockets)
         {
@@ -117,7 +154,7 @@ internal sealed class FakeSlackApi : IAsyncDisposable
         try
         {
             _sent[index] = Stopwatch.GetTimestamp();
-            ledger.HandedOut(index, _sent[index]);
+            Volatile.Read(ref _ledger).HandedOut(index, _sent[index]);
             await socket.WebSocket.SendAsync(bytes, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
         }
         finally
