@@ -24,7 +24,7 @@ public sealed partial class SlackSocketModeClient
 {
     public const string ChannelName = SlackEventParser.Platform;
 
-    /// <summary>Envelopes handed to the inbox at once (each lane one at a time, in order).</summary>
+    /// <summary>Ordered lanes that hand envelopes to the inbox side by side (a conversation always uses the same one).</summary>
     public const int AckLanes = 16;
 
     /// <summary>Envelopes a lane hands to the inbox in one call.</summary>
