@@ -121,6 +121,23 @@ public sealed class SlackLatencyTests(RedisServerFixture redis) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_429_asking_to_wait_longer_than_the_limit_is_not_waited_for_and_the_next_message_still_works()
+    {
+        await StartBridgeAsync(s =>
+        {
+            s["Slack:ShowProgress"] = "false";
+            s["Slack:MaxRetryAfter"] = "00:00:01";
+        });
+        _slack.RateLimitNext("chat.postMessage", 600);
+
+        await _slack.PushAsync(SlackEvents.Dm("U1", "first", "935.000001"));
+        await _slack.PushAsync(SlackEvents.Dm("U1", "second", "935.000002"));
+
+        await _slack.WaitForTextsAsync("D1", null, "echo: second");
+        Assert.Equal([429, 200], _slack.CallsOf("chat.postMessage").Select(c => c.Status));
+    }
+
+    [Fact]
     public async Task A_post_that_timed_out_is_not_repeated()
     {
         await StartBridgeAsync(s =>
