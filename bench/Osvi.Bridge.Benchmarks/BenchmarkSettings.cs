@@ -4,14 +4,15 @@ namespace Osvi.Bridge.Benchmarks;
 
 /// <summary>The command line: <c>[--quick] [--scenario a|b|c|d]… [--output dir] [--bridge dir] [--rate n] [--env KEY=VALUE]… [--keep-logs]</c>.</summary>
 internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenarios, string? Output, string? Bridge, double SteadyRate, bool KeepLogs,
-    IReadOnlyDictionary<string, string> BridgeEnvironment)
+    IReadOnlyDictionary<string, string> BridgeEnvironment, double SlackLatencyMs = 100)
 {
     public const string Usage = """
         Osvi.Bridge load benchmark
           dotnet run -c Release --project bench/Osvi.Bridge.Benchmarks -- [options]
         options:
           --quick              smaller N (a smoke run, under a minute)
-          --scenario a|b|c|d   run only these (repeat, or comma-separate); default all
+          --scenario a|b|c|d|s run only these (repeat, or comma-separate); default a-d; s = Slack Socket Mode
+          --slack-latency <ms> Web API latency of the fake Slack in scenario s (default 100)
           --output <dir>       where latest.md and latest.json go (default bench/results)
           --bridge <dir>       use an already published bridge (contains Osvi.Bridge.dll) instead of publishing
           --rate <n>           messages per second of the steady-rate run of scenario a (default 500)
@@ -26,6 +27,7 @@ internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenar
         var scenarios = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         string? output = null, bridge = null;
         var rate = 500.0;
+        var slackLatency = 100.0;
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         for (var i = 0; i < args.Count; i++)
         {
@@ -43,11 +45,18 @@ internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenar
                     case "--scenario":
                         foreach (var s in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                         {
-                            if (s is not ("a" or "b" or "c" or "d"))
+                            if (s is not ("a" or "b" or "c" or "d" or "s"))
                             {
-                                throw new ArgumentException($"unknown scenario {s} (a, b, c or d)");
+                                throw new ArgumentException($"unknown scenario {s} (a, b, c, d or s)");
                             }
                             scenarios.Add(s);
+                        }
+                        break;
+                    case "--slack-latency":
+                        slackLatency = double.Parse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture);
+                        if (slackLatency is < 0 or > 10_000)
+                        {
+                            throw new ArgumentException("--slack-latency must be between 0 and 10000 ms");
                         }
                         break;
                     case "--output":
@@ -90,6 +99,6 @@ internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenar
         {
             scenarios.UnionWith(["a", "b", "c", "d"]);
         }
-        return new BenchmarkSettings(quick, scenarios, output, bridge, rate, keepLogs, environment);
+        return new BenchmarkSettings(quick, scenarios, output, bridge, rate, keepLogs, environment, slackLatency);
     }
 }

@@ -30,7 +30,10 @@ public static class BridgeProgram
                 case null:
                     await using (var app = BridgeApp.CreateWorker(rest))
                     {
+                        // Taken before running: RunAsync disposes the services when it returns.
+                        var background = app.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
                         await app.RunAsync();
+                        ThrowIfConfigurationFailed(background);
                     }
                     return ExitOk;
                 case "chat":
@@ -74,6 +77,22 @@ public static class BridgeProgram
         Configuration comes from appsettings.json and environment variables (Osvi__ApiToken, ...).
         Exit codes: 0 ok, 1 failure, 2 configuration error, 64 usage error.
         """;
+
+    /// <summary>
+    /// A channel that learns in the background that its token is refused (e.g. Slack's auth.test)
+    /// stops the host by failing; the host returns normally, so the failure is surfaced here for exit 2.
+    /// </summary>
+    private static void ThrowIfConfigurationFailed(IEnumerable<BackgroundService> background)
+    {
+        var failures = background
+            .Select(s => s.ExecuteTask?.Exception?.InnerException)
+            .OfType<BridgeConfigurationException>()
+            .ToList();
+        if (failures.Count > 0)
+        {
+            throw new AggregateException(failures);
+        }
+    }
 
     private static List<string> ConfigurationProblems(Exception exception)
     {

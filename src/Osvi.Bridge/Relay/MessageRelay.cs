@@ -160,7 +160,7 @@ public sealed partial class MessageRelay : IMessageHandler
     {
         try
         {
-            var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, cancellationToken);
+            var session = await _sessions.GetOrCreateAsync(message.Conversation, message, cancellationToken);
             state.SessionId = session.SessionId;
             using var sessionScope = _logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = session.SessionId });
             if (session.Created && _options.SendWelcomeMessage && !string.IsNullOrWhiteSpace(session.WelcomeMessage))
@@ -183,7 +183,7 @@ public sealed partial class MessageRelay : IMessageHandler
             catch (OsviSessionNotFoundException ex)
             {
                 LogSessionGone(_logger, ex, session.SessionId);
-                session = await _sessions.ReplaceAsync(message.Conversation, message.DisplayName, cancellationToken);
+                session = await _sessions.ReplaceAsync(message.Conversation, message, cancellationToken);
                 state.SessionId = session.SessionId;
                 reply = await AskAgentAsync(session.SessionId, message, cancellationToken);
             }
@@ -261,7 +261,7 @@ public sealed partial class MessageRelay : IMessageHandler
     {
         try
         {
-            var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, cancellationToken);
+            var session = await _sessions.GetOrCreateAsync(message.Conversation, message, cancellationToken);
             state.SessionId = session.SessionId;
             state.Outcome = "started";
             return !session.Created ? _options.AlreadyStartedMessage

@@ -17,14 +17,19 @@ public sealed partial class SessionResolver(
     ISessionStore store,
     IAgentConversation agent,
     BridgeMetrics metrics,
-    ILogger<SessionResolver> logger)
+    ILogger<SessionResolver> logger,
+    IEnumerable<IDisplayNameResolver> nameResolvers)
 {
-    public Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken) =>
-        GetOrCreateAsync(conversation, personName, continueActive: true, cancellationToken);
+    private readonly Dictionary<string, IDisplayNameResolver> _nameResolvers =
+        nameResolvers.ToDictionary(r => r.Platform, StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>The conversation's session, or a new one named after <paramref name="sender"/> (its name looked up only then).</summary>
+    public Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, InboundMessage sender, CancellationToken cancellationToken) =>
+        GetOrCreateAsync(conversation, sender, continueActive: true, cancellationToken);
 
     // continueActive: whether a conversation without a stored session first asks OSVI for one it still
     // holds open (v1, after the mapping was lost); a replacement must not, it wants a new session.
-    private async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, string? personName, bool continueActive,
+    private async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, InboundMessage sender, bool continueActive,
         CancellationToken cancellationToken)
     {
         var existing = await store.GetAsync(conversation, cancellationToken);
@@ -38,6 +43,10 @@ public sealed partial class SessionResolver(
             LogContinued(logger, kept);
             return new ResolvedSession(kept, false, null);
         }
+        // Only a new session needs the sender's name: looked up here, never on the path that acknowledges the platform.
+        var personName = _nameResolvers.TryGetValue(sender.Platform, out var names)
+            ? await names.ResolveAsync(sender, cancellationToken)
+            : sender.DisplayName;
         var started = await agent.StartSessionAsync(conversation, personName, cancellationToken);
         var stored = await store.AddAsync(conversation, started.SessionId, cancellationToken);
         if (stored != started.SessionId)
@@ -52,10 +61,10 @@ public sealed partial class SessionResolver(
     }
 
     /// <summary>Starts a new session in place of one OSVI no longer knows.</summary>
-    public async Task<ResolvedSession> ReplaceAsync(ConversationKey conversation, string? personName, CancellationToken cancellationToken)
+    public async Task<ResolvedSession> ReplaceAsync(ConversationKey conversation, InboundMessage sender, CancellationToken cancellationToken)
     {
         await store.RemoveAsync(conversation, cancellationToken);
-        return await GetOrCreateAsync(conversation, personName, continueActive: false, cancellationToken);
+        return await GetOrCreateAsync(conversation, sender, continueActive: false, cancellationToken);
     }
 
     /// <summary>

@@ -30,6 +30,9 @@ public sealed class FakeSlackServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<string, ConcurrentQueue<int>> _rateLimits = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, ConcurrentQueue<string>> _errors = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<int>> _httpFailures = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (TaskCompletionSource Release, bool Once)> _holds = new(StringComparer.Ordinal);
+    private int _usersInfoAnswered;
     private readonly List<FakeSocket> _sockets = [];
     private int _ts;
     private int _envelopes;
@@ -55,6 +58,12 @@ public sealed class FakeSlackServer : IAsyncDisposable
     public ConcurrentDictionary<string, SlackMessage> Messages { get; } = new(StringComparer.Ordinal);
 
     public ConcurrentQueue<(int Connection, string EnvelopeId)> Acks { get; } = new();
+
+    /// <summary>assistant.threads.setStatus calls that Slack accepted, in order.</summary>
+    public ConcurrentQueue<(string Channel, string ThreadTs, string Status)> ThreadStatuses { get; } = new();
+
+    /// <summary>How many users.info calls have been answered (held ones are not, yet).</summary>
+    public int UsersInfoAnswered => Volatile.Read(ref _usersInfoAnswered);
 
     public int SocketCount
     {
@@ -103,6 +112,39 @@ public sealed class FakeSlackServer : IAsyncDisposable
         foreach (var seconds in retryAfterSeconds)
         {
             queue.Enqueue(seconds);
+        }
+    }
+
+    /// <summary>The next calls of <paramref name="method"/> answer with these HTTP statuses (e.g. 500, 503), one each.</summary>
+    public void FailHttpNext(string method, params int[] statuses)
+    {
+        var queue = _httpFailures.GetOrAdd(method, _ => new ConcurrentQueue<int>());
+        foreach (var status in statuses)
+        {
+            queue.Enqueue(status);
+        }
+    }
+
+    /// <summary>
+    /// Calls of <paramref name="method"/> (only the next one when <paramref name="once"/>) wait, each
+    /// recorded on arrival, until the returned source completes.
+    /// </summary>
+    public TaskCompletionSource Hold(string method, bool once = false)
+    {
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _holds[method] = (hold, once);
+        return hold;
+    }
+
+    private async Task WaitIfHeldAsync(string method)
+    {
+        if (_holds.TryGetValue(method, out var held))
+        {
+            if (held.Once)
+            {
+                _holds.TryRemove(new KeyValuePair<string, (TaskCompletionSource, bool)>(method, held));
+            }
+            await held.Release.Task.WaitAsync(WaitLimit);
         }
     }
 
@@ -182,7 +224,13 @@ public sealed class FakeSlackServer : IAsyncDisposable
             context.Response.Headers.RetryAfter = retryAfter.ToString(CultureInfo.InvariantCulture);
             return Results.Json(new { ok = false, error = "ratelimited" }, statusCode: 429);
         }
+        if (_httpFailures.TryGetValue(method, out var failures) && failures.TryDequeue(out var failure))
+        {
+            Calls.Enqueue(new ApiCall(method, failure, auth, contentType, body, null));
+            return Results.Json(new { ok = false, error = "fake_http_failure" }, statusCode: failure);
+        }
         Calls.Enqueue(new ApiCall(method, 200, auth, contentType, body, null));
+        await WaitIfHeldAsync(method);
         if (_errors.TryGetValue(method, out var errors) && errors.TryDequeue(out var error))
         {
             return Results.Json(new { ok = false, error });
@@ -226,6 +274,13 @@ public sealed class FakeSlackServer : IAsyncDisposable
                 }
                 Messages[updated] = original with { Text = body?["text"]?.GetValue<string>() ?? "", Edited = true };
                 return Results.Json(new { ok = true, channel = original.Channel, ts = updated });
+            case "assistant.threads.setStatus":
+                if (!IsJsonWithBot(auth, contentType) || body?["channel_id"] is null || body["thread_ts"] is null)
+                {
+                    return Results.Json(new { ok = false, error = "invalid_arguments" });
+                }
+                ThreadStatuses.Enqueue((body["channel_id"]!.GetValue<string>(), body["thread_ts"]!.GetValue<string>(), body["status"]?.GetValue<string>() ?? ""));
+                return Results.Json(new { ok = true });
             case "chat.delete":
                 var deleted = body?["ts"]?.GetValue<string>() ?? "";
                 if (!Messages.TryGetValue(deleted, out var gone))
@@ -239,11 +294,25 @@ public sealed class FakeSlackServer : IAsyncDisposable
         }
     }
 
-    private IResult HandleGetAsync(HttpContext context, string method)
+    private async Task<IResult> HandleGetAsync(HttpContext context, string method)
     {
         var auth = context.Request.Headers.Authorization.ToString();
         var user = context.Request.Query["user"].ToString();
+        if (_httpFailures.TryGetValue(method, out var failures) && failures.TryDequeue(out var failure))
+        {
+            Calls.Enqueue(new ApiCall(method, failure, auth, context.Request.ContentType, null, user));
+            return Results.Json(new { ok = false, error = "fake_http_failure" }, statusCode: failure);
+        }
         Calls.Enqueue(new ApiCall(method, 200, auth, context.Request.ContentType, null, user));
+        await WaitIfHeldAsync(method);
+        if (method == "users.info")
+        {
+            Interlocked.Increment(ref _usersInfoAnswered);
+        }
+        if (_errors.TryGetValue(method, out var errors) && errors.TryDequeue(out var error))
+        {
+            return Results.Json(new { ok = false, error });
+        }
         if (method != "users.info" || auth != "Bearer " + BotToken)
         {
             return Results.Json(new { ok = false, error = "invalid_auth" });

@@ -29,7 +29,11 @@ public sealed class SlackEventsApiTests(RedisServerFixture redis) : IClassFixtur
         settings["Slack:SigningSecret"] = SigningSecret;
         settings["Slack:ApiBaseUrl"] = _slack.ApiBaseUrl;
         settings["Slack:PostBurst"] = "100";
+        settings["Slack:RetryDelay"] = "00:00:00.010";
         _host = await BridgeHost.StartAsync(settings);
+        // auth.test runs in the background; until it answered, events get 503.
+        var board = _host.Services.GetRequiredService<ChannelStatusBoard>();
+        await Eventually.HoldsAsync(() => board.Snapshot().Any(c => c.Channel == "slack" && c.Connected), "slack ready");
     }
 
     public async Task DisposeAsync()
@@ -112,6 +116,49 @@ public sealed class SlackEventsApiTests(RedisServerFixture redis) : IClassFixtur
     {
         using var response = await PostAsync("{\"type\": \"event_callback\", ");
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_signed_body_that_is_not_utf8_is_a_bad_request()
+    {
+        var json = Encoding.UTF8.GetBytes(SlackEvents.Dm("U1", "XX", "250.000001").ToJsonString());
+        var at = Array.IndexOf(json, (byte)'X');
+        json[at] = 0xFF;
+        json[at + 1] = 0xFE;
+        var timestamp = Now();
+        var signature = new SlackSignatureVerifier(SigningSecret, TimeProvider.System).Sign(timestamp, json);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/slack/events") { Content = new ByteArrayContent(json) };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        request.Headers.Add("X-Slack-Request-Timestamp", timestamp);
+        request.Headers.Add("X-Slack-Signature", signature);
+        using var invalidUtf8 = await _host.Http.SendAsync(request);
+        using var loneSurrogate = await PostAsync(
+            SlackEvents.Dm("U1", "LONE", "250.000002").ToJsonString().Replace("LONE", "\\uD800", StringComparison.Ordinal));
+
+        Assert.Equal(HttpStatusCode.BadRequest, invalidUtf8.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, loneSurrogate.StatusCode);
+        Assert.Empty(_osvi.Messages);
+    }
+
+    [Fact]
+    public async Task Unsigned_and_stale_requests_are_refused_before_their_body_is_read()
+    {
+        var stale = DateTimeOffset.UtcNow.AddMinutes(-6).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        foreach (var headers in new[] { "", $"X-Slack-Request-Timestamp: {Now()}\r\n", $"X-Slack-Request-Timestamp: {stale}\r\nX-Slack-Signature: v0={new string('0', 64)}\r\n" })
+        {
+            // A raw connection announcing a 1 MiB body and sending only its first bytes: an answer
+            // now means the bridge judged the headers alone, without waiting for (or buffering) the body.
+            using var tcp = new System.Net.Sockets.TcpClient();
+            await tcp.ConnectAsync(_host.BaseAddress.Host, _host.BaseAddress.Port);
+            var stream = tcp.GetStream();
+            var head = $"POST /slack/events HTTP/1.1\r\nHost: {_host.BaseAddress.Authority}\r\nContent-Type: application/json\r\n" +
+                $"Content-Length: {SlackEventsEndpoint.MaxBodyBytes}\r\n{headers}\r\n{{\"x\":\"";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+
+            using var reader = new StreamReader(stream, Encoding.ASCII);
+            var statusLine = await reader.ReadLineAsync().WaitAsync(Eventually.Limit);
+            Assert.StartsWith("HTTP/1.1 401", statusLine, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -56,4 +56,27 @@ public sealed class SlackOptionsTests
     {
         Assert.Empty(Errors(new SlackOptions()));
     }
+
+    [Fact]
+    public void New_settings_have_their_documented_defaults_and_ranges_naming_their_keys()
+    {
+        var defaults = new SlackOptions();
+        Assert.Equal(TimeSpan.FromSeconds(0.5), defaults.ProgressDelay);
+        Assert.Equal(2, defaults.SocketConnections);
+        Assert.Equal(TimeSpan.FromSeconds(1), defaults.UserLookupTimeout);
+
+        var errors = Errors(new SlackOptions
+        {
+            BotToken = "xoxb-1",
+            AppToken = "xapp-1",
+            ProgressDelay = TimeSpan.FromMinutes(2),
+            SocketConnections = 11,
+            UserLookupTimeout = TimeSpan.Zero,
+            RetryDelay = TimeSpan.FromMinutes(2),
+        });
+        Assert.Contains(errors, e => e.StartsWith("Slack:ProgressDelay", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Slack:SocketConnections", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Slack:UserLookupTimeout", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("Slack:RetryDelay", StringComparison.Ordinal));
+    }
 }

@@ -73,4 +73,23 @@ public sealed class SlackPostPacerTests
 
         Assert.InRange(pacer.TrackedChannels, 1, 80);
     }
+
+    [Fact]
+    public void Progress_takes_a_slot_only_when_one_is_free_and_never_delays_an_answer()
+    {
+        var (pacer, time) = Create(burst: 2);
+
+        Assert.True(pacer.TryTakeNow("C1"));
+        Assert.True(pacer.WaitTurnAsync("C1", CancellationToken.None).IsCompleted);
+        // The budget is spent: progress is skipped rather than queued.
+        Assert.False(pacer.TryTakeNow("C1"));
+        var answer = pacer.WaitTurnAsync("C1", CancellationToken.None);
+        Assert.False(answer.IsCompleted);
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(answer.IsCompleted);
+        // A skipped progress took nothing: the answer waited one slot, not two.
+        Assert.False(pacer.TryTakeNow("C1"));
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(pacer.TryTakeNow("C1"));
+    }
 }

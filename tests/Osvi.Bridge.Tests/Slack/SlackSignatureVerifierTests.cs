@@ -95,4 +95,20 @@ public sealed class SlackSignatureVerifierTests
         var signature = verifier.Sign("1700000000", Body);
         Assert.Equal(SlackSignatureVerdict.Mismatch, verifier.Verify("1700000000", signature[..^2], Body));
     }
+
+    [Fact]
+    public void The_headers_alone_refuse_missing_malformed_and_stale_requests_and_pass_plausible_ones()
+    {
+        var (verifier, time) = Create();
+        var now = time.GetUtcNow().ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var stale = (time.GetUtcNow().ToUnixTimeSeconds() - 301).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var shaped = "v0=" + new string('a', 64);
+
+        Assert.Equal(SlackSignatureVerdict.MissingHeaders, verifier.CheckHeaders(null, shaped));
+        Assert.Equal(SlackSignatureVerdict.MissingHeaders, verifier.CheckHeaders(now, ""));
+        Assert.Equal(SlackSignatureVerdict.Mismatch, verifier.CheckHeaders(now, "v1=" + new string('a', 64)));
+        Assert.Equal(SlackSignatureVerdict.Mismatch, verifier.CheckHeaders(now, "v0=abc"));
+        Assert.Equal(SlackSignatureVerdict.StaleTimestamp, verifier.CheckHeaders(stale, shaped));
+        Assert.Equal(SlackSignatureVerdict.Valid, verifier.CheckHeaders(now, shaped));
+    }
 }

@@ -3,14 +3,14 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
-using Osvi.Bridge.Telemetry;
+using Polly.Timeout;
 
 namespace Osvi.Bridge.Adapters.Slack;
 
 /// <summary>
-/// The few Slack Web API methods the bridge needs, on a typed <see cref="HttpClient"/>. Turns
-/// <c>ok:false</c> into <see cref="SlackApiException"/>, waits out HTTP 429 (<c>Retry-After</c>)
-/// and transient failures a bounded number of times, and never retries Slack's refusals.
+/// The few Slack Web API methods the bridge needs, on a typed <see cref="HttpClient"/> whose
+/// resilience pipeline (<see cref="SlackResilience"/>) waits out HTTP 429 and transient failures.
+/// Turns <c>ok:false</c>, and what the pipeline gave up on, into <see cref="SlackApiException"/>.
 /// </summary>
 public sealed partial class SlackApiClient
 {
@@ -18,11 +18,9 @@ public sealed partial class SlackApiClient
     private readonly SlackOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<SlackApiClient> _logger;
-    private readonly BridgeMetrics _metrics;
 
-    public SlackApiClient(HttpClient http, IOptions<SlackOptions> options, TimeProvider time, BridgeMetrics metrics, ILogger<SlackApiClient> logger)
+    public SlackApiClient(HttpClient http, IOptions<SlackOptions> options, TimeProvider time, ILogger<SlackApiClient> logger)
     {
-        _metrics = metrics;
         _http = http;
         _options = options.Value;
         _time = time;
@@ -50,12 +48,13 @@ public sealed partial class SlackApiClient
         return uri;
     }
 
+    /// <summary>Posts a message; not repeated after a timeout (it may have been posted), so a timeout surfaces as <c>timeout</c>.</summary>
     public async Task<SlackPostedMessage> PostMessageAsync(string channel, string text, string? threadTs, CancellationToken cancellationToken)
     {
         var body = new SlackPostMessageRequest(channel, text, threadTs);
         var result = await CallAsync("chat.postMessage",
             () => Post("chat.postMessage", _options.BotToken, JsonContent.Create(body, SlackJsonContext.Default.SlackPostMessageRequest)),
-            cancellationToken);
+            cancellationToken, idempotent: false);
         return new SlackPostedMessage(ReadString(result, "channel") ?? channel, ReadString(result, "ts") ?? "");
     }
 
@@ -72,6 +71,18 @@ public sealed partial class SlackApiClient
         var body = new SlackDeleteMessageRequest(channel, ts);
         await CallAsync("chat.delete",
             () => Post("chat.delete", _options.BotToken, JsonContent.Create(body, SlackJsonContext.Default.SlackDeleteMessageRequest)),
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// Sets (or, with an empty <paramref name="status"/>, clears) the loading status of a thread
+    /// (<c>assistant.threads.setStatus</c>); Slack clears it by itself after 2 minutes or when the app posts there.
+    /// </summary>
+    public async Task SetThreadStatusAsync(string channel, string threadTs, string status, CancellationToken cancellationToken)
+    {
+        var body = new SlackSetStatusRequest(channel, threadTs, status);
+        await CallAsync("assistant.threads.setStatus",
+            () => Post("assistant.threads.setStatus", _options.BotToken, JsonContent.Create(body, SlackJsonContext.Default.SlackSetStatusRequest)),
             cancellationToken);
     }
 
@@ -106,108 +117,69 @@ public sealed partial class SlackApiClient
         return request;
     }
 
-    private async Task<JsonElement> CallAsync(string method, Func<HttpRequestMessage> createRequest, CancellationToken cancellationToken)
+    private async Task<JsonElement> CallAsync(string method, Func<HttpRequestMessage> createRequest, CancellationToken cancellationToken,
+        bool idempotent = true)
     {
-        for (var attempt = 0; ; attempt++)
+        // Retries, Retry-After and the timeout per attempt are the resilience pipeline's (SlackResilience).
+        HttpResponseMessage response;
+        using var request = createRequest();
+        request.Options.Set(SlackResilience.NonIdempotent, !idempotent);
+        try
         {
-            HttpResponseMessage response;
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        }
+        catch (TimeoutRejectedException ex)
+        {
+            throw new SlackApiException(method, "timeout", $"Slack did not answer {method} in time.", ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new SlackApiException(method, "unreachable", $"Slack could not be reached ({method}): {ex.Message}", ex);
+        }
+
+        using (response)
+        {
+            var status = (int)response.StatusCode;
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                var wait = SlackResilience.RetryAfter(response, _time);
+                LogRefused(_logger, method, "ratelimited");
+                throw new SlackApiException(method, "ratelimited", $"Slack kept rate-limiting {method} (asked to wait {wait.TotalSeconds:0} s).");
+            }
+            if (status >= 500 || response.StatusCode == HttpStatusCode.RequestTimeout)
+            {
+                throw new SlackApiException(method, $"http_{status}", $"Slack kept failing on {method} (HTTP {status}).");
+            }
+
+            JsonElement root;
             try
             {
-                using var request = createRequest();
-                response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+                using var document = await JsonDocument.ParseAsync(
+                    await response.Content.ReadAsStreamAsync(cancellationToken), default, cancellationToken);
+                root = document.RootElement.Clone();
             }
-            catch (Exception ex) when (ex is HttpRequestException
-                                       || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            catch (JsonException ex)
             {
-                if (attempt < _options.MaxRetries)
-                {
-                    var delay = BackoffDelay(attempt);
-                    LogTransient(_logger, method, "unreachable", delay.TotalMilliseconds, attempt + 1);
-                    _metrics.Retry(SlackEventParser.Platform);
-                    await Task.Delay(delay, _time, cancellationToken);
-                    continue;
-                }
-                throw new SlackApiException(method, "unreachable", $"Slack could not be reached ({method}): {ex.Message}", ex);
+                throw new SlackApiException(method, $"http_{status}", $"Slack answered {method} with HTTP {status} and no JSON.", ex);
             }
 
-            using (response)
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("ok", out var ok) || ok.ValueKind != JsonValueKind.True)
             {
-                if (response.StatusCode == HttpStatusCode.TooManyRequests)
+                var error = ReadString(root, "error") ?? $"http_{status}";
+                var exception = new SlackApiException(method, error, $"Slack refused {method}: {error}");
+                if (exception.IsPermanent)
                 {
-                    var wait = RetryAfter(response);
-                    if (attempt < _options.MaxRetries && wait <= _options.MaxRetryAfter)
-                    {
-                        LogRateLimited(_logger, method, wait.TotalSeconds, attempt + 1);
-                        _metrics.RateLimitWait(SlackEventParser.Platform);
-                        await Task.Delay(wait, _time, cancellationToken);
-                        continue;
-                    }
-                    LogRefused(_logger, method, "ratelimited");
-                    throw new SlackApiException(method, "ratelimited", $"Slack kept rate-limiting {method} (asked to wait {wait.TotalSeconds:0} s).");
+                    LogRefusedPermanently(_logger, method, error);
                 }
-
-                var status = (int)response.StatusCode;
-                if (status >= 500 || response.StatusCode == HttpStatusCode.RequestTimeout)
+                else
                 {
-                    if (attempt < _options.MaxRetries)
-                    {
-                        var delay = BackoffDelay(attempt);
-                        LogTransient(_logger, method, $"http_{status}", delay.TotalMilliseconds, attempt + 1);
-                        _metrics.Retry(SlackEventParser.Platform);
-                        await Task.Delay(delay, _time, cancellationToken);
-                        continue;
-                    }
-                    throw new SlackApiException(method, $"http_{status}", $"Slack kept failing on {method} (HTTP {status}).");
+                    LogRefused(_logger, method, error);
                 }
-
-                JsonElement root;
-                try
-                {
-                    using var document = await JsonDocument.ParseAsync(
-                        await response.Content.ReadAsStreamAsync(cancellationToken), default, cancellationToken);
-                    root = document.RootElement.Clone();
-                }
-                catch (JsonException ex)
-                {
-                    throw new SlackApiException(method, $"http_{status}", $"Slack answered {method} with HTTP {status} and no JSON.", ex);
-                }
-
-                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("ok", out var ok) || ok.ValueKind != JsonValueKind.True)
-                {
-                    var error = ReadString(root, "error") ?? $"http_{status}";
-                    var exception = new SlackApiException(method, error, $"Slack refused {method}: {error}");
-                    if (exception.IsPermanent)
-                    {
-                        LogRefusedPermanently(_logger, method, error);
-                    }
-                    else
-                    {
-                        LogRefused(_logger, method, error);
-                    }
-                    throw exception;
-                }
-                return root;
+                throw exception;
             }
+            return root;
         }
     }
-
-    private TimeSpan RetryAfter(HttpResponseMessage response)
-    {
-        var retryAfter = response.Headers.RetryAfter;
-        if (retryAfter?.Delta is { } delta)
-        {
-            return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
-        }
-        if (retryAfter?.Date is { } date)
-        {
-            var wait = date - _time.GetUtcNow();
-            return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
-        }
-        return TimeSpan.FromSeconds(1);
-    }
-
-    private static TimeSpan BackoffDelay(int attempt) =>
-        TimeSpan.FromMilliseconds(Math.Min(10_000, 500 * Math.Pow(2, attempt)) * (0.8 + (Random.Shared.NextDouble() * 0.4)));
 
     private static string? ReadString(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
@@ -215,12 +187,6 @@ public sealed partial class SlackApiClient
             : null;
 
     private static string? FirstNonEmpty(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack rate-limited {Method}; waiting {RetryAfterSeconds:0.#} s before attempt {Attempt}")]
-    private static partial void LogRateLimited(ILogger logger, string method, double retryAfterSeconds, int attempt);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack call {Method} failed ({Error}); retrying in {DelayMs:0} ms (retry {Attempt})")]
-    private static partial void LogTransient(ILogger logger, string method, string error, double delayMs, int attempt);
 
     [LoggerMessage(Level = LogLevel.Error,
         Message = "Slack refused {Method} with '{Error}'; not retried: fix the token, scopes or channel membership (invite the app to the channel)")]

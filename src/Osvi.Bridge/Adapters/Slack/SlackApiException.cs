@@ -45,6 +45,13 @@ public sealed class SlackApiException : Exception
     /// <summary>The token is not (or no longer) accepted.</summary>
     public bool IsAuthenticationError => AuthenticationErrors.Contains(Error);
 
+    /// <summary>
+    /// Slack was slow, down or busy (timeout, no connection, 5xx, rate limit, its own internal errors):
+    /// the same call may well work later. Never a refusal of the request itself.
+    /// </summary>
+    public bool IsTransient => Error is "timeout" or "unreachable" or "ratelimited" or "internal_error" or "fatal_error"
+        or "service_unavailable" or "request_timeout" || Error.StartsWith("http_5", StringComparison.Ordinal) || Error == "http_408";
+
     /// <summary>Known to fail again until someone changes the setup (token, channel membership, …).</summary>
     public bool IsPermanent => PermanentErrors.Contains(Error);
 }

@@ -5,12 +5,15 @@ using Osvi.Bridge.Messaging;
 namespace Osvi.Bridge.Adapters.Slack;
 
 /// <summary>
-/// Starts the Slack channel: <c>auth.test</c> before the host finishes starting (a refused bot
-/// token fails the start with a <see cref="BridgeConfigurationException"/>), then runs Socket Mode
-/// until stopped. In Events API mode there is nothing to run: the endpoint receives the events.
+/// Starts the Slack channel in the background, so the HTTP listener and <c>/healthz</c> come up at
+/// once: <c>auth.test</c> is retried with a capped back-off while <c>/readyz</c> reports it pending
+/// (the Events API answers 503 meanwhile), then Socket Mode runs until stopped. A bot token Slack
+/// refuses stops the host with a <see cref="BridgeConfigurationException"/> (exit 2).
 /// </summary>
 public sealed partial class SlackChannelService : BackgroundService
 {
+    private static readonly TimeSpan MaxAuthRetryDelay = TimeSpan.FromSeconds(30);
+
     private readonly SlackApiClient _api;
     private readonly SlackBotIdentityHolder _identity;
     private readonly SlackSocketModeClient _socketMode;
@@ -31,48 +34,17 @@ public sealed partial class SlackChannelService : BackgroundService
         _logger = logger;
     }
 
-    public override async Task StartAsync(CancellationToken cancellationToken)
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        _status.Report(SlackSocketModeClient.ChannelName, false, "starting");
-        try
-        {
-            await LearnIdentityAsync(cancellationToken);
-        }
-        catch (SlackApiException ex) when (ex.IsAuthenticationError)
-        {
-            _status.Report(SlackSocketModeClient.ChannelName, false, $"Slack refused Slack:BotToken ({ex.Error})");
-            throw new BridgeConfigurationException(
-                $"Slack refused Slack:BotToken (auth.test: {ex.Error}). Set Slack__BotToken to the app's bot token (xoxb-…) and make sure the app is installed in the workspace.",
-                ex);
-        }
-        catch (SlackApiException ex)
-        {
-            // Slack unreachable is not a configuration error: keep trying in the background.
-            LogAuthDeferred(_logger, ex.Error);
-        }
-        await base.StartAsync(cancellationToken);
+        _status.Report(SlackSocketModeClient.ChannelName, false, "starting: auth.test pending");
+        return base.StartAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         try
         {
-            var attempt = 0;
-            while (_identity.Current is null)
-            {
-                attempt++;
-                await Task.Delay(TimeSpan.FromSeconds(Math.Min(60, Math.Pow(2, Math.Min(attempt, 6)))), _time, stoppingToken);
-                try
-                {
-                    await LearnIdentityAsync(stoppingToken);
-                }
-                catch (SlackApiException ex)
-                {
-                    _status.Report(SlackSocketModeClient.ChannelName, false, $"auth.test failed ({ex.Error})");
-                    LogAuthDeferred(_logger, ex.Error);
-                }
-            }
-
+            await LearnIdentityAsync(stoppingToken);
             if (_options.Mode == SlackReceiveMode.SocketMode)
             {
                 await _socketMode.RunAsync(stoppingToken);
@@ -84,20 +56,41 @@ public sealed partial class SlackChannelService : BackgroundService
         }
     }
 
-    private async Task LearnIdentityAsync(CancellationToken cancellationToken)
+    private async Task LearnIdentityAsync(CancellationToken stoppingToken)
     {
-        var identity = await _api.AuthTestAsync(cancellationToken);
-        _identity.Set(identity);
-        LogIdentity(_logger, identity.UserId, identity.BotId, identity.TeamId, _options.Mode);
-        if (_options.Mode == SlackReceiveMode.EventsApi)
+        var delay = _options.ReconnectDelay;
+        while (true)
         {
-            _status.Report(SlackSocketModeClient.ChannelName, true, "events api: ready at POST " + SlackEventsEndpoint.Path);
+            try
+            {
+                var identity = await _api.AuthTestAsync(stoppingToken);
+                _identity.Set(identity);
+                LogIdentity(_logger, identity.UserId, identity.BotId, identity.TeamId, _options.Mode);
+                _status.Report(SlackSocketModeClient.ChannelName, _options.Mode == SlackReceiveMode.EventsApi,
+                    _options.Mode == SlackReceiveMode.EventsApi ? "events api: ready at POST " + SlackEventsEndpoint.Path : "socket mode: connecting");
+                return;
+            }
+            catch (SlackApiException ex) when (ex.IsAuthenticationError)
+            {
+                _status.Report(SlackSocketModeClient.ChannelName, false, $"Slack refused Slack:BotToken ({ex.Error})");
+                throw new BridgeConfigurationException(
+                    $"Slack refused Slack:BotToken (auth.test: {ex.Error}). Set Slack__BotToken to the app's bot token (xoxb-…) and make sure the app is installed in the workspace.",
+                    ex);
+            }
+            catch (SlackApiException ex)
+            {
+                // Slack unreachable or failing is not a configuration error: keep trying, not ready meanwhile.
+                _status.Report(SlackSocketModeClient.ChannelName, false, $"auth.test failed ({ex.Error}); retrying");
+                LogAuthDeferred(_logger, ex.Error, delay.TotalSeconds);
+            }
+            await Task.Delay(delay, _time, stoppingToken);
+            delay = TimeSpan.FromTicks(Math.Min(MaxAuthRetryDelay.Ticks, Math.Max(delay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks)));
         }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Slack bot user {UserId} (bot {BotId}) in team {TeamId}; receiving via {Mode}")]
     private static partial void LogIdentity(ILogger logger, string userId, string botId, string teamId, SlackReceiveMode mode);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack auth.test failed ({Error}); retrying in the background")]
-    private static partial void LogAuthDeferred(ILogger logger, string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Slack auth.test failed ({Error}); retrying in {DelaySeconds:0.#} s")]
+    private static partial void LogAuthDeferred(ILogger logger, string error, double delaySeconds);
 }

@@ -26,11 +26,17 @@ internal sealed record SlackDeleteMessageRequest(
     [property: JsonPropertyName("channel")] string Channel,
     [property: JsonPropertyName("ts")] string Ts);
 
+internal sealed record SlackSetStatusRequest(
+    [property: JsonPropertyName("channel_id")] string ChannelId,
+    [property: JsonPropertyName("thread_ts")] string ThreadTs,
+    [property: JsonPropertyName("status")] string Status);
+
 internal sealed record SlackSocketAck([property: JsonPropertyName("envelope_id")] string EnvelopeId);
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SlackPostMessageRequest))]
 [JsonSerializable(typeof(SlackUpdateMessageRequest))]
 [JsonSerializable(typeof(SlackDeleteMessageRequest))]
+[JsonSerializable(typeof(SlackSetStatusRequest))]
 [JsonSerializable(typeof(SlackSocketAck))]
 internal sealed partial class SlackJsonContext : JsonSerializerContext;

@@ -12,23 +12,21 @@ public enum SlackIngestOutcome
 }
 
 /// <summary>
-/// The shared last step of Socket Mode and the Events API: parse the payload, look up the sender's
-/// name and hand the message to the <see cref="IInbox"/>. The caller acknowledges Slack only after
-/// this returned; <see cref="InboxClosedException"/> passes through so that it does not.
+/// The shared last step of Socket Mode and the Events API: parse the payload and hand the message to
+/// the <see cref="IInbox"/>, with no Slack Web API call in between (the sender's name is looked up
+/// only when a session is started: <see cref="SlackUserDirectory"/>), so the caller can acknowledge
+/// Slack as soon as this returned. <see cref="InboxClosedException"/> passes through so that it does not.
 /// </summary>
 public sealed partial class SlackEventIngestor
 {
     private readonly SlackBotIdentityHolder _identity;
-    private readonly SlackUserDirectory _users;
     private readonly IInbox _inbox;
     private readonly TimeProvider _time;
     private readonly ILogger<SlackEventIngestor> _logger;
 
-    public SlackEventIngestor(SlackBotIdentityHolder identity, SlackUserDirectory users, IInbox inbox, TimeProvider time,
-        ILogger<SlackEventIngestor> logger)
+    public SlackEventIngestor(SlackBotIdentityHolder identity, IInbox inbox, TimeProvider time, ILogger<SlackEventIngestor> logger)
     {
         _identity = identity;
-        _users = users;
         _inbox = inbox;
         _time = time;
         _logger = logger;
@@ -37,31 +35,56 @@ public sealed partial class SlackEventIngestor
     /// <summary>True once <c>auth.test</c> told us who we are; before that events cannot be judged.</summary>
     public bool IsReady => _identity.Current is not null;
 
-    public async Task<SlackIngestOutcome> IngestAsync(JsonElement payload, CancellationToken cancellationToken)
+    /// <summary>The message to answer in this payload, or null (logged) when it is to be ignored.</summary>
+    public SlackUserMessage? Parse(JsonElement payload)
     {
         var identity = _identity.Current ?? throw new InvalidOperationException("The Slack bot identity is not known yet (auth.test).");
-        var eventId = payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("event_id", out var id) ? id.ToString() : "-";
         var parsed = SlackEventParser.Parse(payload, identity);
-        if (parsed.Message is not { } message)
+        if (parsed.Message is null)
         {
+            var eventId = payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("event_id", out var id) ? id.ToString() : "-";
             LogIgnored(_logger, eventId, parsed.IgnoredReason ?? "-");
-            return SlackIngestOutcome.Ignored;
         }
+        return parsed.Message;
+    }
 
-        var displayName = await _users.GetDisplayNameAsync(message.UserId, cancellationToken);
+    /// <summary>Hands a parsed message to the inbox; the user id stands in for the name until a session needs it.</summary>
+    public async Task<SlackIngestOutcome> AcceptAsync(SlackUserMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
         var inbound = new InboundMessage(SlackEventParser.Platform, message.Conversation, message.MessageId, message.UserId,
-            displayName, message.Text, message.ReplyTarget)
+            message.UserId, message.Text, message.ReplyTarget)
         {
             ReceivedAt = _time.GetUtcNow(),
         };
         var receipt = await _inbox.AcceptAsync(inbound, cancellationToken);
-        LogAccepted(_logger, eventId, message.MessageId, message.Conversation.Value, receipt.Outcome);
+        LogAccepted(_logger, message.MessageId, message.Conversation.Value, receipt.Outcome);
         return receipt.Outcome == InboxOutcome.Accepted ? SlackIngestOutcome.Accepted : SlackIngestOutcome.Duplicate;
     }
+
+    /// <summary>Hands several parsed messages to the inbox at once, in order (one de-duplication round trip).</summary>
+    public async Task<IReadOnlyList<SlackIngestOutcome>> AcceptManyAsync(IReadOnlyList<SlackUserMessage> messages, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var now = _time.GetUtcNow();
+        var inbound = messages.Select(m => new InboundMessage(SlackEventParser.Platform, m.Conversation, m.MessageId, m.UserId,
+            m.UserId, m.Text, m.ReplyTarget) { ReceivedAt = now }).ToList();
+        var receipts = await _inbox.AcceptManyAsync(inbound, cancellationToken);
+        var outcomes = new SlackIngestOutcome[receipts.Count];
+        for (var i = 0; i < receipts.Count; i++)
+        {
+            LogAccepted(_logger, messages[i].MessageId, messages[i].Conversation.Value, receipts[i].Outcome);
+            outcomes[i] = receipts[i].Outcome == InboxOutcome.Accepted ? SlackIngestOutcome.Accepted : SlackIngestOutcome.Duplicate;
+        }
+        return outcomes;
+    }
+
+    public async Task<SlackIngestOutcome> IngestAsync(JsonElement payload, CancellationToken cancellationToken) =>
+        Parse(payload) is { } message ? await AcceptAsync(message, cancellationToken) : SlackIngestOutcome.Ignored;
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Ignored Slack event {EventId}: {Reason}")]
     private static partial void LogIgnored(ILogger logger, string eventId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Slack event {EventId} (message {MessageId}, conversation {ConversationKey}): {Outcome}")]
-    private static partial void LogAccepted(ILogger logger, string eventId, string messageId, string conversationKey, InboxOutcome outcome);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Slack message {MessageId} (conversation {ConversationKey}): {Outcome}")]
+    private static partial void LogAccepted(ILogger logger, string messageId, string conversationKey, InboxOutcome outcome);
 }

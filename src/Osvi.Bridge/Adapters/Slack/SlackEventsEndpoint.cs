@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using Osvi.Bridge.Messaging;
 
 namespace Osvi.Bridge.Adapters.Slack;
@@ -7,7 +8,8 @@ namespace Osvi.Bridge.Adapters.Slack;
 /// <c>POST /slack/events</c> (Events API mode): checks the signature over the raw body before
 /// anything else, answers <c>url_verification</c>, and returns 200 as soon as the inbox holds the
 /// event (never after the agent). Redeliveries (<c>X-Slack-Retry-Num</c>) get 200 too; the inbox
-/// drops the copy. 401 bad signature, 400 not JSON, 413 too large, 503 not ready or shutting down.
+/// drops the copy. 401 unsigned, stale (both judged from the headers, before the body is read) or
+/// bad signature, 400 not UTF-8 JSON, 413 too large, 503 not ready (auth.test pending) or shutting down.
 /// </summary>
 public sealed partial class SlackEventsEndpoint
 {
@@ -30,26 +32,37 @@ public sealed partial class SlackEventsEndpoint
         ArgumentNullException.ThrowIfNull(context);
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
+        var timestamp = request.Headers["X-Slack-Request-Timestamp"].ToString();
+        var signature = request.Headers["X-Slack-Signature"].ToString();
+        // Unsigned or stale requests are refused from their headers, before any body is buffered.
+        var verdict = _verifier.CheckHeaders(timestamp, signature);
+        if (verdict != SlackSignatureVerdict.Valid)
+        {
+            LogRejected(_logger, verdict);
+            return Results.StatusCode(StatusCodes.Status401Unauthorized);
+        }
         if (request.ContentLength > MaxBodyBytes)
         {
             return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
         }
-        var body = await ReadBodyAsync(request.Body, cancellationToken);
+        var body = await ReadBodyAsync(request.Body, request.ContentLength, cancellationToken);
         if (body is null)
         {
             return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
         }
 
-        var verdict = _verifier.Verify(
-            request.Headers["X-Slack-Request-Timestamp"].ToString(),
-            request.Headers["X-Slack-Signature"].ToString(),
-            body);
+        verdict = _verifier.Verify(timestamp, signature, body);
         if (verdict != SlackSignatureVerdict.Valid)
         {
             LogRejected(_logger, verdict);
             return Results.StatusCode(StatusCodes.Status401Unauthorized);
         }
 
+        // JSON text must be UTF-8; strings that are not would fail later, when read, as a 500.
+        if (!Utf8.IsValid(body))
+        {
+            return Results.BadRequest();
+        }
         JsonElement root;
         try
         {
@@ -65,26 +78,37 @@ public sealed partial class SlackEventsEndpoint
             return Results.BadRequest();
         }
 
-        var type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-        if (type == "url_verification")
+        string? type;
+        SlackUserMessage? message = null;
+        try
         {
-            var challenge = root.TryGetProperty("challenge", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() ?? "" : "";
-            return Results.Text(challenge, "text/plain");
+            type = root.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            if (type == "url_verification")
+            {
+                var challenge = root.TryGetProperty("challenge", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() ?? "" : "";
+                return Results.Text(challenge, "text/plain");
+            }
+            if (type != "event_callback")
+            {
+                LogOtherType(_logger, type ?? "-");
+                return Results.Ok();
+            }
+            if (!_ingestor.IsReady)
+            {
+                // auth.test has not answered yet; Slack retries shortly.
+                return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+            }
+            message = _ingestor.Parse(root);
         }
-        if (type != "event_callback")
+        catch (InvalidOperationException)
         {
-            LogOtherType(_logger, type ?? "-");
-            return Results.Ok();
-        }
-        if (!_ingestor.IsReady)
-        {
-            // auth.test has not answered yet; Slack retries shortly.
-            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+            // Valid UTF-8 whose escapes do not make text (e.g. a lone \uD800): still not an event.
+            return Results.BadRequest();
         }
 
         try
         {
-            var outcome = await _ingestor.IngestAsync(root, cancellationToken);
+            var outcome = message is null ? SlackIngestOutcome.Ignored : await _ingestor.AcceptAsync(message, cancellationToken);
             LogReceived(_logger, request.Headers["X-Slack-Retry-Num"].ToString() is { Length: > 0 } n ? n : "0", outcome);
             return Results.Ok();
         }
@@ -95,9 +119,9 @@ public sealed partial class SlackEventsEndpoint
     }
 
     /// <summary>The whole body, or null when it is larger than <see cref="MaxBodyBytes"/>.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(Stream body, CancellationToken cancellationToken)
+    private static async Task<byte[]?> ReadBodyAsync(Stream body, long? contentLength, CancellationToken cancellationToken)
     {
-        using var buffer = new MemoryStream();
+        using var buffer = new MemoryStream(contentLength is > 0 and <= MaxBodyBytes ? (int)contentLength.Value : 16 * 1024);
         var chunk = new byte[16 * 1024];
         int read;
         while ((read = await body.ReadAsync(chunk, cancellationToken)) > 0)

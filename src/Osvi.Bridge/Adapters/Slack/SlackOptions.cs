@@ -35,6 +35,16 @@ public sealed class SlackOptions : IValidatableObject
     /// <summary>Show a placeholder while the agent works; the answer replaces it.</summary>
     public bool ShowProgress { get; set; } = true;
 
+    /// <summary>Progress is shown only when the agent takes longer than this, so a quick answer is one post.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Slack:ProgressDelay must be between 00:00:00 and 00:01:00")]
+    public TimeSpan ProgressDelay { get; set; } = TimeSpan.FromSeconds(0.5);
+
+    /// <summary>
+    /// In a thread, show progress as Slack's loading status (<c>assistant.threads.setStatus</c>) instead
+    /// of a placeholder message; the placeholder remains where Slack refuses it and outside threads.
+    /// </summary>
+    public bool UseThreadStatus { get; set; } = true;
+
     [Required(ErrorMessage = "Slack:ProgressText is required")]
     public string ProgressText { get; set; } = "_Thinking…_";
 
@@ -50,12 +60,21 @@ public sealed class SlackOptions : IValidatableObject
     [Range(0, 10, ErrorMessage = "Slack:MaxRetries must be between 0 and 10")]
     public int MaxRetries { get; set; } = 3;
 
+    /// <summary>The first retry delay after a transient failure; later ones grow exponentially, with jitter.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Slack:RetryDelay must be between 00:00:00 and 00:01:00")]
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(0.5);
+
     /// <summary>A 429 asking to wait longer than this is not retried (the caller fails instead of hanging).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Slack:MaxRetryAfter must be between 00:00:00 and 00:10:00")]
     public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>One attempt of a Web API call; a <c>chat.postMessage</c> that timed out is not repeated (it may have been posted).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Slack:RequestTimeout must be between 00:00:01 and 00:05:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Socket Mode connections kept open at once (Slack allows 10), opened staggered so a refresh or drop never leaves none.</summary>
+    [Range(1, 10, ErrorMessage = "Slack:SocketConnections must be between 1 and 10")]
+    public int SocketConnections { get; set; } = 2;
 
     /// <summary>The first Socket Mode reconnect delay; later ones double, with jitter, up to <see cref="MaxReconnectDelay"/>.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00", ErrorMessage = "Slack:ReconnectDelay must be between 00:00:00 and 00:05:00")]
@@ -67,6 +86,10 @@ public sealed class SlackOptions : IValidatableObject
     /// <summary>How long a user's display name from <c>users.info</c> is reused.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "7.00:00:00", ErrorMessage = "Slack:UserCacheTtl must be between 00:00:00 and 7.00:00:00")]
     public TimeSpan UserCacheTtl { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long a new session waits for <c>users.info</c> before using the user id as the name.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:30", ErrorMessage = "Slack:UserLookupTimeout must be between 00:00:00.010 and 00:00:30")]
+    public TimeSpan UserLookupTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     public bool IsEnabled => !string.IsNullOrWhiteSpace(BotToken);
 

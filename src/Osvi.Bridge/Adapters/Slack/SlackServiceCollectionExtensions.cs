@@ -25,14 +25,17 @@ public static class SlackServiceCollectionExtensions
             {
                 var options = sp.GetRequiredService<IOptions<SlackOptions>>().Value;
                 http.BaseAddress = new Uri(options.ApiBaseUrl.TrimEnd('/') + "/");
-                http.Timeout = options.RequestTimeout;
+                // The resilience pipeline owns every timeout; HttpClient's own would cut retries short.
+                http.Timeout = Timeout.InfiniteTimeSpan;
             })
             // The client lives in singletons; pooled connections are recycled so DNS changes are seen.
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .AddResilienceHandler(SlackResilience.PipelineName, (pipeline, context) => SlackResilience.Configure(pipeline, context.ServiceProvider));
 
         services.AddSingleton<SlackBotIdentityHolder>();
         services.AddSingleton<SlackUserDirectory>();
+        services.AddSingleton<IDisplayNameResolver>(sp => sp.GetRequiredService<SlackUserDirectory>());
         services.AddSingleton<SlackEventIngestor>();
         services.AddSingleton<SlackPostPacer>();
         services.AddSingleton<SlackReplySender>();

@@ -22,6 +22,9 @@ public sealed class SlackSignatureVerifier
 {
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(5);
 
+    // "v0=" and 64 hex digits of HMAC-SHA256.
+    private const int SignatureLength = 3 + 64;
+
     private readonly byte[] _key;
     private readonly TimeProvider _time;
 
@@ -32,22 +35,37 @@ public sealed class SlackSignatureVerifier
         _time = time;
     }
 
-    public SlackSignatureVerdict Verify(string? timestamp, string? signature, ReadOnlySpan<byte> body)
+    /// <summary>
+    /// What the headers alone tell: missing or malformed, or a stale timestamp, is refused before the
+    /// body is read (so unsigned requests cost no buffering); <see cref="SlackSignatureVerdict.Valid"/>
+    /// here only means the body is worth reading and checking with <see cref="Verify"/>.
+    /// </summary>
+    public SlackSignatureVerdict CheckHeaders(string? timestamp, string? signature)
     {
         if (string.IsNullOrEmpty(timestamp) || string.IsNullOrEmpty(signature)
             || !long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
         {
             return SlackSignatureVerdict.MissingHeaders;
         }
-
-        var now = _time.GetUtcNow().ToUnixTimeSeconds();
-        if (Math.Abs(now - seconds) > (long)MaxClockSkew.TotalSeconds)
+        if (!signature.StartsWith("v0=", StringComparison.Ordinal) || signature.Length != SignatureLength)
         {
-            return SlackSignatureVerdict.StaleTimestamp;
+            // No body can match a signature of the wrong shape.
+            return SlackSignatureVerdict.Mismatch;
+        }
+        var now = _time.GetUtcNow().ToUnixTimeSeconds();
+        return Math.Abs(now - seconds) > (long)MaxClockSkew.TotalSeconds ? SlackSignatureVerdict.StaleTimestamp : SlackSignatureVerdict.Valid;
+    }
+
+    public SlackSignatureVerdict Verify(string? timestamp, string? signature, ReadOnlySpan<byte> body)
+    {
+        var headers = CheckHeaders(timestamp, signature);
+        if (headers != SlackSignatureVerdict.Valid)
+        {
+            return headers;
         }
 
-        var expected = Encoding.ASCII.GetBytes(Sign(timestamp, body));
-        var actual = Encoding.ASCII.GetBytes(signature);
+        var expected = Encoding.ASCII.GetBytes(Sign(timestamp!, body));
+        var actual = Encoding.ASCII.GetBytes(signature!);
         return CryptographicOperations.FixedTimeEquals(expected, actual) ? SlackSignatureVerdict.Valid : SlackSignatureVerdict.Mismatch;
     }
 

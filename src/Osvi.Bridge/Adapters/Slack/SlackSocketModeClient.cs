@@ -7,16 +7,28 @@ using Osvi.Bridge.Messaging;
 namespace Osvi.Bridge.Adapters.Slack;
 
 /// <summary>
-/// Receives events over Slack Socket Mode. Every connection starts from a fresh
-/// <c>apps.connections.open</c> URL. Envelopes are handed to the inbox in arrival order by one
-/// processor and acknowledged on the socket that delivered them once the inbox holds them. On
-/// <c>warning</c> / <c>refresh_requested</c> the next connection is opened first and the old one
-/// keeps receiving and acknowledging until the new one said hello; <c>link_disabled</c> stops the
-/// channel; any other drop reconnects after a capped, jittered back-off.
+/// Receives events over Slack Socket Mode. <see cref="SlackOptions.SocketConnections"/> connections
+/// (default 2, as SlackNet keeps) are held open at once, the second opened once the first said hello,
+/// so a refresh or a drop of one never leaves the app without a connection; Slack hands each event
+/// to one of them. Every connection starts from a fresh <c>apps.connections.open</c> URL. Envelopes
+/// are handed to the inbox several at a time, in ordered lanes by conversation (one conversation's
+/// envelopes keep their arrival order), and each is acknowledged on the socket that delivered it as
+/// soon as the inbox holds it: no Slack Web API call on that path. A lane hands every envelope
+/// waiting to the inbox in one call (<see cref="IInbox.AcceptManyAsync"/>), so a burst costs a
+/// round trip per batch, not per envelope. On <c>warning</c> /
+/// <c>refresh_requested</c> the next connection is opened first and the old one keeps receiving and
+/// acknowledging until the new one said hello; <c>link_disabled</c> stops the channel; any other
+/// drop reconnects after a capped, jittered back-off.
 /// </summary>
 public sealed partial class SlackSocketModeClient
 {
     public const string ChannelName = SlackEventParser.Platform;
+
+    /// <summary>Ordered lanes that hand envelopes to the inbox side by side (a conversation always uses the same one).</summary>
+    public const int AckLanes = 16;
+
+    /// <summary>Envelopes a lane hands to the inbox in one call.</summary>
+    private const int MaxBatch = 64;
 
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(1);
@@ -30,6 +42,8 @@ public sealed partial class SlackSocketModeClient
     private readonly TimeProvider _time;
     private readonly ILogger<SlackSocketModeClient> _logger;
     private int _connectionCount;
+    private int _connected;
+    private volatile string? _stoppedReason;
 
     public SlackSocketModeClient(SlackApiClient api, SlackEventIngestor ingestor, ChannelStatusBoard status,
         IOptions<SlackOptions> options, TimeProvider time, ILogger<SlackSocketModeClient> logger)
@@ -45,21 +59,48 @@ public sealed partial class SlackSocketModeClient
     /// <summary>Runs until <paramref name="stoppingToken"/> fires or Slack disables the link.</summary>
     public async Task RunAsync(CancellationToken stoppingToken)
     {
-        var envelopes = Channel.CreateUnbounded<ReceivedEnvelope>(new UnboundedChannelOptions { SingleReader = true });
-        var processor = Task.Run(() => ProcessEnvelopesAsync(envelopes.Reader, stoppingToken), CancellationToken.None);
+        var lanes = new Channel<ReceivedEnvelope>[AckLanes];
+        var processors = new Task[AckLanes];
+        for (var i = 0; i < AckLanes; i++)
+        {
+            lanes[i] = Channel.CreateUnbounded<ReceivedEnvelope>(new UnboundedChannelOptions { SingleReader = true });
+            var reader = lanes[i].Reader;
+            processors[i] = Task.Run(() => ProcessEnvelopesAsync(reader, stoppingToken), CancellationToken.None);
+        }
+        using var stopAll = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var router = new EnvelopeRouter(lanes);
         try
         {
-            await MaintainConnectionAsync(envelopes.Writer, stoppingToken);
+            var slots = new List<Task>();
+            for (var i = 1; i <= _options.SocketConnections; i++)
+            {
+                var slot = i;
+                var firstHello = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                slots.Add(Task.Run(() => MaintainConnectionAsync(slot, router, firstHello, stopAll), CancellationToken.None));
+                // Staggered: the next connection is opened once this one is up (or gave up), never all at once.
+                await Task.WhenAny(firstHello.Task, slots[^1]).WaitAsync(stoppingToken);
+            }
+            await Task.WhenAll(slots);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping.
         }
         finally
         {
-            envelopes.Writer.TryComplete();
-            await processor.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await stopAll.CancelAsync();
+            foreach (var lane in lanes)
+            {
+                lane.Writer.TryComplete();
+            }
+            await Task.WhenAll(processors).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            _status.Report(ChannelName, false, _stoppedReason ?? "stopped");
         }
     }
 
-    private async Task MaintainConnectionAsync(ChannelWriter<ReceivedEnvelope> envelopes, CancellationToken stoppingToken)
+    private async Task MaintainConnectionAsync(int slot, EnvelopeRouter envelopes, TaskCompletionSource firstHello, CancellationTokenSource stopAll)
     {
+        var stoppingToken = stopAll.Token;
         SocketConnection? current = null;
         var failures = 0;
         try
@@ -72,10 +113,11 @@ public sealed partial class SlackSocketModeClient
                     {
                         current = await ConnectAsync(envelopes, stoppingToken);
                         failures = 0;
+                        firstHello.TrySetResult();
                     }
                     catch (SlackApiException ex) when (ex.IsAuthenticationError)
                     {
-                        _status.Report(ChannelName, false, $"Slack refused Slack:AppToken ({ex.Error})");
+                        Stop($"Slack refused Slack:AppToken ({ex.Error})", stopAll);
                         LogAppTokenRefused(_logger, ex.Error);
                         return;
                     }
@@ -83,8 +125,9 @@ public sealed partial class SlackSocketModeClient
                     {
                         failures++;
                         var delay = Backoff(failures);
-                        _status.Report(ChannelName, false, $"socket mode: cannot connect ({ex.GetType().Name}), retrying");
+                        ReportConnections($"slot {slot} cannot connect ({ex.GetType().Name}), retrying");
                         LogConnectFailed(_logger, ex, delay.TotalMilliseconds);
+                        firstHello.TrySetResult();
                         await Task.Delay(delay, _time, stoppingToken);
                         continue;
                     }
@@ -94,17 +137,17 @@ public sealed partial class SlackSocketModeClient
                 if (current.Receiving.IsCompleted)
                 {
                     var end = await current.Receiving;
-                    await current.CloseAsync(drain: false);
+                    await CloseAsync(current, drain: false);
                     current = null;
                     if (end.LinkDisabled)
                     {
-                        _status.Report(ChannelName, false, "link_disabled: Socket Mode was turned off for this Slack app");
+                        Stop("link_disabled: Socket Mode was turned off for this Slack app", stopAll);
                         LogLinkDisabled(_logger);
                         return;
                     }
                     failures++;
                     var delay = Backoff(failures);
-                    _status.Report(ChannelName, false, $"socket mode: reconnecting ({end.Reason})");
+                    ReportConnections($"slot {slot} reconnecting ({end.Reason})");
                     LogDropped(_logger, end.Reason, delay.TotalMilliseconds);
                     await Task.Delay(delay, _time, stoppingToken);
                     continue;
@@ -121,7 +164,7 @@ public sealed partial class SlackSocketModeClient
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
                 {
                     LogConnectFailed(_logger, ex, 0);
-                    await current.CloseAsync(drain: true);
+                    await CloseAsync(current, drain: true);
                     current = null;
                     failures++;
                     await Task.Delay(Backoff(failures), _time, stoppingToken);
@@ -129,7 +172,7 @@ public sealed partial class SlackSocketModeClient
                 }
                 var old = current;
                 current = next;
-                await old.CloseAsync(drain: true);
+                await CloseAsync(old, drain: true);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -138,19 +181,42 @@ public sealed partial class SlackSocketModeClient
         }
         finally
         {
+            firstHello.TrySetResult();
             if (current is not null)
             {
-                await current.CloseAsync(drain: false);
-            }
-            if (stoppingToken.IsCancellationRequested)
-            {
-                // Otherwise the reason it ended (link_disabled, refused token) is already reported and stays.
-                _status.Report(ChannelName, false, "stopped");
+                await CloseAsync(current, drain: false);
             }
         }
     }
 
-    private async Task<SocketConnection> ConnectAsync(ChannelWriter<ReceivedEnvelope> envelopes, CancellationToken cancellationToken)
+    /// <summary>Slack ended the link for good (or refused the token): every connection stops, the reason stays on /readyz.</summary>
+    private void Stop(string reason, CancellationTokenSource stopAll)
+    {
+        _stoppedReason = reason;
+        _status.Report(ChannelName, false, reason);
+        stopAll.Cancel();
+    }
+
+    private async Task CloseAsync(SocketConnection connection, bool drain)
+    {
+        if (await connection.CloseAsync(drain))
+        {
+            Interlocked.Decrement(ref _connected);
+            ReportConnections("connection closed");
+        }
+    }
+
+    private void ReportConnections(string detail)
+    {
+        if (_stoppedReason is not null)
+        {
+            return;
+        }
+        var open = Volatile.Read(ref _connected);
+        _status.Report(ChannelName, open > 0, $"socket mode: {open} of {_options.SocketConnections} connection(s) open; {detail}");
+    }
+
+    private async Task<SocketConnection> ConnectAsync(EnvelopeRouter envelopes, CancellationToken cancellationToken)
     {
         var url = await _api.OpenSocketConnectionAsync(cancellationToken);
         var socket = new ClientWebSocket();
@@ -178,12 +244,14 @@ public sealed partial class SlackSocketModeClient
             throw;
         }
 
-        _status.Report(ChannelName, true, $"socket mode: connected (#{connection.Number})");
+        connection.Opened = true;
+        Interlocked.Increment(ref _connected);
+        ReportConnections($"#{connection.Number} connected");
         LogConnected(_logger, connection.Number, url.Host);
         return connection;
     }
 
-    private async Task<ConnectionEnd> ReceiveAsync(SocketConnection connection, ChannelWriter<ReceivedEnvelope> envelopes)
+    private async Task<ConnectionEnd> ReceiveAsync(SocketConnection connection, EnvelopeRouter envelopes)
     {
         var buffer = new byte[16 * 1024];
         using var frame = new MemoryStream();
@@ -221,7 +289,7 @@ public sealed partial class SlackSocketModeClient
         }
     }
 
-    private ConnectionEnd? HandleFrame(SocketConnection connection, ReadOnlyMemory<byte> frame, ChannelWriter<ReceivedEnvelope> envelopes)
+    private ConnectionEnd? HandleFrame(SocketConnection connection, ReadOnlyMemory<byte> frame, EnvelopeRouter envelopes)
     {
         JsonElement root;
         try
@@ -259,51 +327,92 @@ public sealed partial class SlackSocketModeClient
         {
             var payload = root.TryGetProperty("payload", out var p) ? p : default;
             var retry = root.TryGetProperty("retry_attempt", out var a) && a.TryGetInt32(out var n) ? n : 0;
+            SlackUserMessage? message = null;
+            try
+            {
+                message = type == "events_api" ? _ingestor.Parse(payload) : null;
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or JsonException or ArgumentException)
+            {
+                // A payload we cannot read is acknowledged and dropped: redelivering it cannot help.
+                LogEnvelopeFailed(_logger, ex, envelopeId, 1);
+            }
             connection.EnvelopeQueued();
-            envelopes.TryWrite(new ReceivedEnvelope(connection, envelopeId, type ?? "", payload, retry));
+            envelopes.Route(new ReceivedEnvelope(connection, envelopeId, type ?? "", message, retry));
             return null;
         }
         LogUnknownFrame(_logger, type ?? "-");
         return null;
     }
 
+    /// <summary>
+    /// One lane: takes every envelope waiting (up to <see cref="MaxBatch"/>), hands their messages to
+    /// the inbox together (one round trip, in arrival order) and acknowledges each at once.
+    /// </summary>
     private async Task ProcessEnvelopesAsync(ChannelReader<ReceivedEnvelope> envelopes, CancellationToken stoppingToken)
     {
+        var batch = new List<ReceivedEnvelope>(MaxBatch);
+        var messages = new List<SlackUserMessage>(MaxBatch);
         try
         {
-            await foreach (var envelope in envelopes.ReadAllAsync(stoppingToken))
+            while (await envelopes.WaitToReadAsync(stoppingToken))
             {
+                batch.Clear();
+                messages.Clear();
+                while (batch.Count < MaxBatch && envelopes.TryRead(out var envelope))
+                {
+                    batch.Add(envelope);
+                    if (envelope.Message is { } message)
+                    {
+                        messages.Add(message);
+                    }
+                }
                 try
                 {
-                    var outcome = envelope.Type == "events_api"
-                        ? await _ingestor.IngestAsync(envelope.Payload, stoppingToken)
-                        : SlackIngestOutcome.Ignored;
-                    LogEnvelope(_logger, envelope.EnvelopeId, envelope.Type, envelope.RetryAttempt, outcome);
-                    await envelope.Connection.AcknowledgeAsync(envelope.EnvelopeId, stoppingToken);
+                    var outcomes = messages.Count > 0 ? await _ingestor.AcceptManyAsync(messages, stoppingToken) : [];
+                    var next = 0;
+                    foreach (var envelope in batch)
+                    {
+                        var outcome = envelope.Message is null ? SlackIngestOutcome.Ignored : outcomes[next++];
+                        LogEnvelope(_logger, envelope.EnvelopeId, envelope.Type, envelope.RetryAttempt, outcome);
+                        await AcknowledgeAsync(envelope, stoppingToken);
+                    }
                 }
                 catch (InboxClosedException)
                 {
-                    // Not acknowledged: Slack delivers it again, to us after a restart or to another replica.
-                    LogInboxClosed(_logger, envelope.EnvelopeId);
-                }
-                catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or InvalidOperationException)
-                {
-                    // The delivering socket is gone; Slack redelivers the envelope and the inbox drops the copy.
-                    LogAckFailed(_logger, envelope.EnvelopeId, envelope.Connection.Number, ex.GetType().Name);
+                    // Not acknowledged: Slack delivers them again, to us after a restart or to another replica.
+                    LogInboxClosed(_logger, batch[0].EnvelopeId, batch.Count);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    LogEnvelopeFailed(_logger, ex, envelope.EnvelopeId);
+                    // Not acknowledged: Slack redelivers, and the inbox drops what it had taken after all.
+                    LogEnvelopeFailed(_logger, ex, batch[0].EnvelopeId, batch.Count);
                 }
                 finally
                 {
-                    envelope.Connection.EnvelopeDone();
+                    foreach (var envelope in batch)
+                    {
+                        envelope.Connection.EnvelopeDone();
+                    }
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Stopping: what is left is unacknowledged and will be redelivered.
+        }
+    }
+
+    private async Task AcknowledgeAsync(ReceivedEnvelope envelope, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await envelope.Connection.AcknowledgeAsync(envelope.EnvelopeId, stoppingToken);
+        }
+        catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The delivering socket is gone; Slack redelivers the envelope and the inbox drops the copy.
+            LogAckFailed(_logger, envelope.EnvelopeId, envelope.Connection.Number, ex.GetType().Name);
         }
     }
 
@@ -315,7 +424,28 @@ public sealed partial class SlackSocketModeClient
         return TimeSpan.FromMilliseconds(capped * (0.5 + (Random.Shared.NextDouble() * 0.5)));
     }
 
-    private sealed record ReceivedEnvelope(SocketConnection Connection, string EnvelopeId, string Type, JsonElement Payload, int RetryAttempt);
+    private sealed record ReceivedEnvelope(SocketConnection Connection, string EnvelopeId, string Type, SlackUserMessage? Message, int RetryAttempt);
+
+    /// <summary>
+    /// Spreads envelopes over the lanes: one conversation always to the same lane (its order kept),
+    /// envelopes without a message to answer round-robin (they are only acknowledged).
+    /// </summary>
+    private sealed class EnvelopeRouter(Channel<ReceivedEnvelope>[] lanes)
+    {
+        private int _next;
+
+        public void Route(ReceivedEnvelope envelope)
+        {
+            var index = envelope.Message is { } message
+                ? (int)((uint)StringComparer.Ordinal.GetHashCode(message.Conversation.Value) % (uint)lanes.Length)
+                : (int)((uint)Interlocked.Increment(ref _next) % (uint)lanes.Length);
+            if (!lanes[index].Writer.TryWrite(envelope))
+            {
+                // Stopping: left unacknowledged, Slack redelivers it.
+                envelope.Connection.EnvelopeDone();
+            }
+        }
+    }
 
     private sealed record ConnectionEnd(string Reason, bool LinkDisabled);
 
@@ -337,6 +467,9 @@ public sealed partial class SlackSocketModeClient
         public Task Hello => _hello.Task;
         public Task<string> RefreshRequested => _refresh.Task;
         public Task<ConnectionEnd> Receiving { get; set; } = Task.FromResult(new ConnectionEnd("not started", false));
+
+        /// <summary>Said hello and was counted as open.</summary>
+        public bool Opened { get; set; }
 
         public void SignalHello() => _hello.TrySetResult();
 
@@ -366,12 +499,15 @@ public sealed partial class SlackSocketModeClient
             }
         }
 
-        /// <summary>Waits (briefly) for this socket's envelopes to be acknowledged, then closes it politely, then for good.</summary>
-        public async Task CloseAsync(bool drain)
+        /// <summary>
+        /// Waits (briefly) for this socket's envelopes to be acknowledged, then closes it politely, then
+        /// for good. True when this call closed a connection that had been counted as open.
+        /// </summary>
+        public async Task<bool> CloseAsync(bool drain)
         {
             if (Interlocked.Exchange(ref _closed, 1) == 1)
             {
-                return;
+                return false;
             }
             Volatile.Write(ref _closing, 1);
             if (drain && Volatile.Read(ref _pending) > 0)
@@ -406,6 +542,7 @@ public sealed partial class SlackSocketModeClient
             Socket.Dispose();
             _lifetime.Dispose();
             _sendLock.Dispose();
+            return Opened;
         }
     }
 
@@ -432,14 +569,14 @@ public sealed partial class SlackSocketModeClient
     [LoggerMessage(Level = LogLevel.Debug, Message = "Slack envelope {EnvelopeId} ({Type}, retry {RetryAttempt}): {Outcome}")]
     private static partial void LogEnvelope(ILogger logger, string envelopeId, string type, int retryAttempt, SlackIngestOutcome outcome);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Slack envelope {EnvelopeId} not acknowledged: the bridge is shutting down")]
-    private static partial void LogInboxClosed(ILogger logger, string envelopeId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Slack envelope {EnvelopeId} (and {Count} in its batch) not acknowledged: the bridge is shutting down")]
+    private static partial void LogInboxClosed(ILogger logger, string envelopeId, int count);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not acknowledge Slack envelope {EnvelopeId} on connection #{Number} ({ErrorKind}); Slack will redeliver it")]
     private static partial void LogAckFailed(ILogger logger, string envelopeId, int number, string errorKind);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Handling Slack envelope {EnvelopeId} failed; not acknowledged, Slack will redeliver it")]
-    private static partial void LogEnvelopeFailed(ILogger logger, Exception exception, string envelopeId);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Handling Slack envelope {EnvelopeId} (batch of {Count}) failed; not acknowledged, Slack will redeliver")]
+    private static partial void LogEnvelopeFailed(ILogger logger, Exception exception, string envelopeId, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored a Socket Mode frame on connection #{Number} that is not JSON")]
     private static partial void LogBadFrame(ILogger logger, int number);

@@ -1,22 +1,29 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
+using Osvi.Bridge.Messaging;
 
 namespace Osvi.Bridge.Adapters.Slack;
 
 /// <summary>
-/// Display names from <c>users.info</c>, cached for <see cref="SlackOptions.UserCacheTtl"/>. A lookup
-/// that fails falls back to the user id: a name is nice to have, the message is what matters.
+/// Display names from <c>users.info</c>, for a new session's <c>person_name</c> only (never on the
+/// ack path). Names are cached for <see cref="SlackOptions.UserCacheTtl"/>; a lookup that fails or
+/// takes longer than <see cref="SlackOptions.UserLookupTimeout"/> falls back to the user id, and
+/// that fallback is cached for <see cref="FailureTtl"/> so that a rate-limited or unreachable
+/// <c>users.info</c> costs each user one timeout, not one per message. Concurrent lookups of one
+/// user share one call.
 /// </summary>
-public sealed partial class SlackUserDirectory
+public sealed partial class SlackUserDirectory : IDisplayNameResolver
 {
-    // Events must be acknowledged within 3 s; a slow users.info must not eat that budget.
-    private static readonly TimeSpan LookupTimeout = TimeSpan.FromSeconds(1.5);
+    /// <summary>How long a failed lookup is remembered before the next message of that user asks again.</summary>
+    public static readonly TimeSpan FailureTtl = TimeSpan.FromMinutes(1);
 
     private readonly SlackApiClient _api;
     private readonly SlackOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<SlackUserDirectory> _logger;
     private readonly ConcurrentDictionary<string, CachedName> _names = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _pending = new(StringComparer.Ordinal);
+    private long _lookups;
 
     public SlackUserDirectory(SlackApiClient api, IOptions<SlackOptions> options, TimeProvider time, ILogger<SlackUserDirectory> logger)
     {
@@ -26,31 +33,73 @@ public sealed partial class SlackUserDirectory
         _logger = logger;
     }
 
+    public string Platform => SlackEventParser.Platform;
+
+    public Task<string> ResolveAsync(InboundMessage message, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return GetDisplayNameAsync(message.UserId, cancellationToken);
+    }
+
     public async Task<string> GetDisplayNameAsync(string userId, CancellationToken cancellationToken)
     {
-        var now = _time.GetUtcNow();
-        if (_names.TryGetValue(userId, out var cached) && cached.ExpiresAt > now)
+        ArgumentException.ThrowIfNullOrEmpty(userId);
+        if (_names.TryGetValue(userId, out var cached) && cached.ExpiresAt > _time.GetUtcNow())
         {
             return cached.Name;
         }
+        var lookup = _pending.GetOrAdd(userId, id => new Lazy<Task<string>>(() => LookUpAsync(id)));
+        // The shared lookup has its own timeout; a caller that stops waiting does not cancel it for the others.
+        return await lookup.Value.WaitAsync(cancellationToken);
+    }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(LookupTimeout);
+    private async Task<string> LookUpAsync(string userId)
+    {
         try
         {
-            var name = await _api.GetUserDisplayNameAsync(userId, timeout.Token) ?? userId;
-            _names[userId] = new CachedName(name, now + _options.UserCacheTtl);
+            using var timeout = new CancellationTokenSource(_options.UserLookupTimeout, _time);
+            string name;
+            TimeSpan ttl;
+            try
+            {
+                name = await _api.GetUserDisplayNameAsync(userId, timeout.Token) ?? userId;
+                ttl = _options.UserCacheTtl;
+            }
+            catch (Exception ex) when (ex is SlackApiException or OperationCanceledException or TimeoutException)
+            {
+                LogLookupFailed(_logger, userId, ex is SlackApiException slack ? slack.Error : "timeout");
+                name = userId;
+                ttl = FailureTtl < _options.UserCacheTtl ? FailureTtl : _options.UserCacheTtl;
+            }
+            _names[userId] = new CachedName(name, _time.GetUtcNow() + ttl);
+            SweepExpired();
             return name;
         }
-        catch (Exception ex) when (ex is SlackApiException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        finally
         {
-            LogLookupFailed(_logger, userId, ex.GetType().Name);
-            return userId;
+            _pending.TryRemove(userId, out _);
+        }
+    }
+
+    /// <summary>Keeps the cache from holding every user ever seen: every so often, expired entries go.</summary>
+    private void SweepExpired()
+    {
+        if (Interlocked.Increment(ref _lookups) % 1024 != 0)
+        {
+            return;
+        }
+        var now = _time.GetUtcNow();
+        foreach (var pair in _names)
+        {
+            if (pair.Value.ExpiresAt <= now)
+            {
+                _names.TryRemove(pair);
+            }
         }
     }
 
     private sealed record CachedName(string Name, DateTimeOffset ExpiresAt);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look up Slack user {UserId} ({ErrorKind}); using the id as name")]
-    private static partial void LogLookupFailed(ILogger logger, string userId, string errorKind);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not look up Slack user {UserId} ({Error}); using the id as name")]
+    private static partial void LogLookupFailed(ILogger logger, string userId, string error);
 }

@@ -125,6 +125,14 @@ public sealed partial class TelegramReplySender(
             {
                 throw new ReplyDeliveryException($"Telegram refused the reply to chat {target.ChatId}: {ex.ErrorCode} {ex.Message}", ex);
             }
+            catch (RequestException ex) when (ex is not ApiRequestException && ex.InnerException is OperationCanceledException or TimeoutException
+                && !cancellationToken.IsCancellationRequested)
+            {
+                // Sent, but no answer in time: Telegram may well have taken it. sendMessage is not
+                // repeated (the user would see it twice); the part counts as delivered.
+                LogSendUnconfirmed(logger, target.ChatId);
+                return;
+            }
             catch (RequestException ex) when (!cancellationToken.IsCancellationRequested && ++failures < MaxAttempts)
             {
                 LogSendRetry(logger, ex, target.ChatId, failures, ex.Message);
@@ -248,6 +256,9 @@ public sealed partial class TelegramReplySender(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram could not parse our HTML for chat {ChatId} ({Reason}); resending as plain text")]
     private static partial void LogParseFallback(ILogger logger, string chatId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram did not confirm a message to chat {ChatId} in time; it may have been delivered, so it is not repeated")]
+    private static partial void LogSendUnconfirmed(ILogger logger, string chatId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sending to Telegram chat {ChatId} failed (attempt {Attempt}: {Reason}); retrying")]
     private static partial void LogSendRetry(ILogger logger, Exception exception, string chatId, int attempt, string reason);
