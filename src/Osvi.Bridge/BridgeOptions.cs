@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Osvi.Bridge;
 
@@ -37,3 +38,7 @@ public sealed class BridgeOptions
     [Required(ErrorMessage = "Bridge:AlreadyStartedMessage is required")]
     public string AlreadyStartedMessage { get; set; } = "We're already chatting: just send your message. Use /reset to start over.";
 }
+
+/// <summary>The attribute rules of <see cref="BridgeOptions"/>, checked by generated code.</summary>
+[OptionsValidator]
+public sealed partial class BridgeOptionsValidator : IValidateOptions<BridgeOptions>;

@@ -28,11 +28,7 @@ public static class BridgeProgram
                     await System.Console.Out.WriteLineAsync(Usage);
                     return ExitOk;
                 case null:
-                    await using (var app = BridgeApp.CreateWorker(rest))
-                    {
-                        await app.RunAsync();
-                    }
-                    return ExitOk;
+                    return await RunWorkerAsync(rest);
                 case "chat":
                     return await ChatCommand.RunAsync(rest, System.Console.In, System.Console.Out);
                 case "check":
@@ -53,6 +49,28 @@ public static class BridgeProgram
             }
             return ExitConfiguration;
         }
+    }
+
+    private static async Task<int> RunWorkerAsync(string[] args)
+    {
+        await using var app = BridgeApp.CreateWorker(args);
+        try
+        {
+            await app.RunAsync();
+        }
+        catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException
+            || ex.Message.StartsWith("Failed to bind", StringComparison.Ordinal))
+        {
+            await System.Console.Error.WriteLineAsync(
+                $"Cannot listen: {ex.Message.TrimEnd('.')} (choose another port with ASPNETCORE_HTTP_PORTS or ASPNETCORE_URLS).");
+            return ExitFailure;
+        }
+        // A platform refused the configuration during the background start-up and stopped the host.
+        if (app.Services.GetRequiredService<StartupFailure>().Problem is { } problem)
+        {
+            throw problem;
+        }
+        return ExitOk;
     }
 
     private const string Usage = """

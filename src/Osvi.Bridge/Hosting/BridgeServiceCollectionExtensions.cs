@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Osvi.Bridge.Dispatching;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Osvi;
@@ -14,10 +15,11 @@ public static class BridgeServiceCollectionExtensions
     {
         services.AddOptions<BridgeOptions>()
             .Bind(configuration.GetSection(BridgeOptions.Section))
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<BridgeOptions>, BridgeOptionsValidator>();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ChannelStatusBoard>();
+        services.AddSingleton<StartupFailure>();
         services.AddMetrics();
         services.AddSingleton<BridgeMetrics>();
         // The factory's per-request log handlers would print request URLs (Telegram's hold the bot

@@ -73,7 +73,7 @@ public sealed class OsviDependencyCheck(IHttpClientFactory httpFactory, OsviClie
             using var response = await http.SendAsync(request, cancellationToken);
             if ((int)response.StatusCode is 401 or 403)
             {
-                return DependencyCheckResult.Fail($"OSVI refused the token (HTTP {(int)response.StatusCode}): fix Osvi:ApiToken");
+                return DependencyCheckResult.Refuse($"OSVI refused the token (HTTP {(int)response.StatusCode}): fix Osvi:ApiToken");
             }
             if (!response.IsSuccessStatusCode)
             {

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Osvi.Bridge.Osvi;
 
@@ -31,4 +32,21 @@ public sealed class OsviOptions
     /// <summary>The first back-off delay; later ones grow exponentially, with jitter.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Osvi:RetryDelay must be between 00:00:00 and 00:01:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>The attribute rules of <see cref="OsviOptions"/>, checked by generated code (no reflection).</summary>
+[OptionsValidator]
+public sealed partial class OsviOptionsValidator : IValidateOptions<OsviOptions>;
+
+/// <summary>Rules across <see cref="OsviOptions"/> keys: one attempt cannot outlast the whole call.</summary>
+public sealed class OsviOptionsConsistency : IValidateOptions<OsviOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OsviOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.RequestTimeout > options.TotalTimeout
+            ? ValidateOptionsResult.Fail(
+                $"Osvi:RequestTimeout ({options.RequestTimeout}) must not be longer than Osvi:TotalTimeout ({options.TotalTimeout}), the limit across all attempts")
+            : ValidateOptionsResult.Success;
+    }
 }

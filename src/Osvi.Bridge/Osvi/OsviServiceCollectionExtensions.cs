@@ -12,8 +12,9 @@ public static class OsviServiceCollectionExtensions
     {
         services.AddOptions<OsviOptions>()
             .Bind(configuration.GetSection(OsviOptions.Section))
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<OsviOptions>, OsviOptionsValidator>();
+        services.AddSingleton<IValidateOptions<OsviOptions>, OsviOptionsConsistency>();
         services.AddSingleton<OsviAuthState>();
 
         services.AddHttpClient<OsviClient>((sp, http) =>

@@ -21,16 +21,18 @@ public sealed partial class TelegramPoller(
     ChannelStatusBoard status,
     IOptions<TelegramOptions> options,
     TimeProvider time,
-    ILogger<TelegramPoller> logger) : BackgroundService
+    ILogger<TelegramPoller> logger,
+    StartupFailure startupFailure) : BackgroundService
 {
     private static readonly UpdateType[] AllowedUpdates = [UpdateType.Message];
     private readonly TelegramOptions _options = options.Value;
 
-    public override async Task StartAsync(CancellationToken cancellationToken)
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
+        // getMe and deleteWebhook run in ExecuteAsync, in the background: the listener and /healthz
+        // must not wait for Telegram; /readyz says "starting" until they worked.
         status.Report(TelegramUpdateParser.Platform, false, "starting");
-        await identity.TryAtStartAsync(cancellationToken);
-        await base.StartAsync(cancellationToken);
+        return base.StartAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -140,7 +142,14 @@ public sealed partial class TelegramPoller(
             {
                 return null;
             }
-            catch (Exception ex) when (ex is RequestException or BridgeConfigurationException)
+            catch (BridgeConfigurationException ex)
+            {
+                // A refused token does not get better by retrying: stop with exit code 2.
+                status.Report(TelegramUpdateParser.Platform, false, ex.Message);
+                startupFailure.Report(ex);
+                return null;
+            }
+            catch (RequestException ex)
             {
                 delay = NextDelay(delay, _options.PollingRetryDelay);
                 LogPrepareFailed(logger, ex, ex.Message, delay);

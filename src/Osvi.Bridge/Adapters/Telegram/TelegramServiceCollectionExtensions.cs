@@ -37,11 +37,12 @@ public static class TelegramServiceCollectionExtensions
                 catch (InvalidOperationException ex)
                 {
                     // "Failed to convert configuration value 'Webhok' at 'Telegram:Mode' to type …": names the key.
-                    options.BindingError = ex.Message;
+                    options.BindingErrors.Add(ex.Message);
                 }
+                options.ReadAllowLists(section, options.BindingErrors);
             })
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TelegramOptions>, TelegramOptionsValidator>();
         services.AddSingleton<IValidateOptions<TelegramOptions>, TelegramBindingValidator>();
 
         services.AddHttpClient(HttpClientName, (sp, http) =>
