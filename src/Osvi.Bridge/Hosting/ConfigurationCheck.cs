@@ -61,14 +61,25 @@ public static partial class ConfigurationCheck
         ArgumentNullException.ThrowIfNull(failure);
         if (WrappedFailure().Match(failure) is { Success: true } wrapped)
         {
-            return wrapped.Groups["m"].Value;
+            failure = wrapped.Groups["m"].Value;
+        }
+        // The generated validators put the member first: "MaxConcurrency: Bridge:MaxConcurrency must be …".
+        if (MemberPrefix().Match(failure) is { Success: true } prefixed)
+        {
+            failure = prefixed.Groups["m"].Value;
+        }
+        // Their RangeAttribute ignores ErrorMessage ("The field BridgeOptions.MaxConcurrency must be
+        // between 1 and 100000."); the section is the type's name without "Options".
+        if (DefaultRangeMessage().Match(failure) is { Success: true } range)
+        {
+            return $"{range.Groups["section"].Value}:{range.Groups["key"].Value} {range.Groups["rest"].Value}";
         }
         // A section no check here knows about (added later) still fails by key, not as a crash.
         if (BinderFailure().Match(failure) is { Success: true } binder)
         {
             return $"{binder.Groups["key"].Value}: the value is not a valid {FriendlyType(binder.Groups["type"].Value)}";
         }
-        return failure;
+        return failure.TrimEnd();
     }
 
     private static void CheckSection<T>(IConfiguration configuration, string name, IValidateOptions<T>[] validators,
@@ -154,6 +165,12 @@ public static partial class ConfigurationCheck
 
     [GeneratedRegex("with the error: '(?<m>.*)'\\.?$", RegexOptions.Singleline)]
     private static partial Regex WrappedFailure();
+
+    [GeneratedRegex("^[A-Za-z0-9_]+(?:, [A-Za-z0-9_]+)*: (?<m>.+)$", RegexOptions.Singleline)]
+    private static partial Regex MemberPrefix();
+
+    [GeneratedRegex("^The field (?<section>[A-Za-z0-9_]+)Options\\.(?<key>[A-Za-z0-9_]+) (?<rest>.+?)\\.?$", RegexOptions.Singleline)]
+    private static partial Regex DefaultRangeMessage();
 
     [GeneratedRegex("Failed to convert configuration value (?:'.*' )?at '(?<key>[^']*)' to type '(?<type>[^']*)'", RegexOptions.Singleline)]
     private static partial Regex BinderFailure();

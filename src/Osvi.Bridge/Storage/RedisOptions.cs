@@ -25,7 +25,7 @@ public sealed class RedisOptions
 /// </summary>
 public sealed class RedisOptionsValidator : IValidateOptions<RedisOptions>
 {
-    private const string Form = "use host:port[,host:port…][,password=…][,ssl=true][,serviceName=…], e.g. redis:6379,password=secret";
+    private const string Form = "use host:port[,host:port…][,password=…][,ssl=true][,serviceName=…], e.g. redis:6379,password=…";
 
     public ValidateOptionsResult Validate(string? name, RedisOptions options)
     {
