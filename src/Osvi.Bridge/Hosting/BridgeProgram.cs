@@ -49,11 +49,19 @@ public static class BridgeProgram
             }
             return ExitConfiguration;
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A real fault: exit 1 as documented (not the runtime's 134), with its stack trace.
+            await System.Console.Error.WriteLineAsync($"Osvi.Bridge failed: {ex}");
+            return ExitFailure;
+        }
     }
 
     private static async Task<int> RunWorkerAsync(string[] args)
     {
         await using var app = BridgeApp.CreateWorker(args);
+        // Resolved now: RunAsync disposes the services when it returns.
+        var startupFailure = app.Services.GetRequiredService<StartupFailure>();
         try
         {
             await app.RunAsync();
@@ -66,7 +74,7 @@ public static class BridgeProgram
             return ExitFailure;
         }
         // A platform refused the configuration during the background start-up and stopped the host.
-        if (app.Services.GetRequiredService<StartupFailure>().Problem is { } problem)
+        if (startupFailure.Problem is { } problem)
         {
             throw problem;
         }
@@ -100,9 +108,7 @@ public static class BridgeProgram
             switch (ex)
             {
                 case OptionsValidationException options:
-                    // Keep only the message we wrote ("Osvi:ApiToken is required"), not the framework's wrapping.
-                    problems.AddRange(options.Failures.Select(f =>
-                        System.Text.RegularExpressions.Regex.Match(f, "with the error: '(?<m>.*)'\\.?$") is { Success: true } m ? m.Groups["m"].Value : f));
+                    problems.AddRange(options.Failures.Select(ConfigurationCheck.Clean));
                     break;
                 case BridgeConfigurationException config:
                     problems.Add(config.Message);
