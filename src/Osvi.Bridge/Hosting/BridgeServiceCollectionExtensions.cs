@@ -11,6 +11,9 @@ namespace Osvi.Bridge.Hosting;
 /// <summary>Registers the core of the bridge: options, OSVI client, stores, relay and dispatcher (no channels).</summary>
 public static class BridgeServiceCollectionExtensions
 {
+    /// <summary>How long an outbound HTTP connection is reused before a new one (and a new DNS lookup) is made.</summary>
+    public static readonly TimeSpan PooledConnectionLifetime = TimeSpan.FromMinutes(5);
+
     public static IServiceCollection AddBridgeCore(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<BridgeOptions>()
@@ -24,7 +27,11 @@ public static class BridgeServiceCollectionExtensions
         services.AddSingleton<BridgeMetrics>();
         // The factory's per-request log handlers would print request URLs (Telegram's hold the bot
         // token) and push two log scopes onto every call; metrics and traces already cover requests.
-        services.ConfigureHttpClientDefaults(http => http.RemoveAllLoggers());
+        // Every client lives in a singleton, so the factory's handler rotation never reaches it:
+        // pooled connections are recycled instead, and DNS changes (a moved endpoint) are seen.
+        services.ConfigureHttpClientDefaults(http => http
+            .RemoveAllLoggers()
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = PooledConnectionLifetime }));
         services.AddOsviClient(configuration);
         services.AddBridgeStorage(configuration);
         services.AddSingleton<SessionResolver>();
@@ -34,6 +41,7 @@ public static class BridgeServiceCollectionExtensions
         // Registered before any channel so that it stops after them: channels stop taking events,
         // then the dispatcher drains what was accepted.
         services.AddHostedService(sp => sp.GetRequiredService<Dispatcher>());
+        services.AddHostedService<RedisConnectionReport>();
         return services;
     }
 }

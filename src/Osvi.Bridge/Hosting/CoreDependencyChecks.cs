@@ -31,7 +31,8 @@ public sealed class RedisDependencyCheck(IServiceProvider services, IOptions<Red
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            return DependencyCheckResult.Fail("unreachable: " + ex.Message);
+            var reason = await RedisConnectionReport.ProbeAsync(ConfigurationOptions.Parse(options.Value.ConnectionString), cancellationToken);
+            return DependencyCheckResult.Fail($"unreachable: {reason} ({ex.Message})");
         }
     }
 }

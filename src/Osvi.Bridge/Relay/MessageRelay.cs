@@ -66,12 +66,8 @@ public sealed partial class MessageRelay : IMessageHandler
         using var activity = BridgeMetrics.ActivitySource.StartActivity("handle message");
         activity?.SetTag("osvi_bridge.platform", message.Platform);
         activity?.SetTag("osvi_bridge.conversation", message.Conversation.Value);
-        using var scope = _logger.BeginScope(new Dictionary<string, object>
-        {
-            ["Platform"] = message.Platform,
-            ["ConversationKey"] = message.Conversation.Value,
-            ["MessageId"] = message.MessageId,
-        });
+        using var scope = _logger.BeginScope(new LogFields(
+            "Platform", message.Platform, "ConversationKey", message.Conversation.Value, "MessageId", message.MessageId));
 
         if (!_senders.TryGetValue(message.Platform, out var sender))
         {
@@ -129,7 +125,7 @@ public sealed partial class MessageRelay : IMessageHandler
             var session = await _sessions.GetOrCreateAsync(message.Conversation, message.DisplayName, prefetched, cancellationToken);
             started = session;
             state.SessionId = session.SessionId;
-            using var sessionScope = _logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = session.SessionId });
+            using var sessionScope = _logger.BeginScope(new LogFields("SessionId", session.SessionId));
             if (session.Created && _options.SendWelcomeMessage && !string.IsNullOrWhiteSpace(session.WelcomeMessage))
             {
                 await sender.SendAsync(message.ReplyTarget, session.WelcomeMessage, cancellationToken);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
 using Osvi.Bridge.IntegrationTests.Infrastructure;
 using Osvi.Bridge.IntegrationTests.Telegram;
 
@@ -9,7 +10,7 @@ namespace Osvi.Bridge.IntegrationTests.Core;
 /// What an operator sees from the real process: configuration mistakes as exit code 2 naming every
 /// key, a busy port as exit code 1 in one line, and a <c>chat</c> that keeps to the conversation.
 /// </summary>
-public sealed class OperatorExperienceTests : IAsyncLifetime
+public sealed class OperatorExperienceTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>, IAsyncLifetime
 {
     private FakeOsviServer _osvi = null!;
     private FakeTelegramServer _telegram = null!;
@@ -159,5 +160,29 @@ public sealed class OperatorExperienceTests : IAsyncLifetime
         Assert.Contains("Osvi:ApiToken", bridge.Errors, StringComparison.Ordinal);
         Assert.DoesNotContain("you>", bridge.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("wrong-token-123456", bridge.Errors, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Json_log_lines_carry_scopes_as_fields_and_say_which_redis_is_used()
+    {
+        _osvi.WelcomeMessage = null;
+        var port = RedisServerFixture.FreePort();
+        var environment = Valid(port);
+        environment["Redis__ConnectionString"] = redis.ConnectionString;
+        environment["Redis__KeyPrefix"] = RedisServerFixture.NewKeyPrefix();
+        using var bridge = BridgeProcess.Start([], environment);
+
+        _telegram.EnqueueMessage(FakeTelegramServer.Private(71, "hello"));
+        await _telegram.WaitForTextAsync(71, "echo: hello");
+        bridge.Signal("TERM");
+        await bridge.WaitForExitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, bridge.ExitCode);
+        var lines = bridge.StandardOutput.Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.DoesNotContain(bridge.StandardOutput, l => l.Contains("System.Collections.Generic", StringComparison.Ordinal));
+        var started = Assert.Single(lines, l => l.GetProperty("Message").GetString()!.StartsWith("Started OSVI session", StringComparison.Ordinal));
+        var scope = Assert.Single(started.GetProperty("Scopes").EnumerateArray(), s => s.ValueKind == JsonValueKind.Object && s.TryGetProperty("ConversationKey", out _));
+        Assert.Equal($"telegram:{FakeTelegramServer.BotId}:71", scope.GetProperty("ConversationKey").GetString());
+        Assert.Contains(lines, l => l.GetProperty("Message").GetString()!.StartsWith($"Redis {redis.ConnectionString.Split(',')[0]}: connected, mode Standalone", StringComparison.Ordinal));
     }
 }
