@@ -152,7 +152,7 @@ public sealed partial class TelegramPoller(
             catch (RequestException ex)
             {
                 delay = NextDelay(delay, _options.PollingRetryDelay);
-                LogPrepareFailed(logger, ex, ex.Message, delay);
+                LogPrepareFailed(logger, ex.Message, delay);
                 status.Report(TelegramUpdateParser.Platform, false, ex.Message);
                 await DelayAsync(delay, stoppingToken);
             }
@@ -205,8 +205,9 @@ public sealed partial class TelegramPoller(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram getUpdates failed ({Reason}); retrying in {Delay}")]
     private static partial void LogPollFailed(ILogger logger, Exception exception, string reason, TimeSpan delay);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Telegram start-up (getMe, deleteWebhook) failed ({Reason}); retrying in {Delay}")]
-    private static partial void LogPrepareFailed(ILogger logger, Exception exception, string reason, TimeSpan delay);
+    // One line per retry, no stack trace: Telegram being away is expected, /readyz reports it.
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram start-up (getMe, deleteWebhook) failed ({Reason}); retrying in {Delay}")]
+    private static partial void LogPrepareFailed(ILogger logger, string reason, TimeSpan delay);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Inbox closed: Telegram update {UpdateId} left unconfirmed for the next start")]
     private static partial void LogInboxClosed(ILogger logger, int updateId);
