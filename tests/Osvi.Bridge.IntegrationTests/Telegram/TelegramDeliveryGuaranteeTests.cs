@@ -70,6 +70,20 @@ public sealed class TelegramDeliveryGuaranteeTests(RedisServerFixture redis) : I
     }
 
     [Fact]
+    public async Task A_text_above_the_inbound_limit_is_answered_politely_and_never_reaches_the_agent()
+    {
+        var host = await BridgeHost.StartAsync(TelegramChannelTests.TelegramSettings(_osvi, _telegram, redis));
+        _hosts.Add(host);
+
+        _telegram.EnqueueMessage(Private(65, new string('x', 8001)));
+        _telegram.EnqueueMessage(Private(65, "short"));
+
+        await _telegram.WaitForTextAsync(65, "echo: short");
+        await _telegram.WaitForTextAsync(65, "Your message is too long for me. Please keep it under 8000 characters.");
+        Assert.Equal(["short"], _osvi.Messages.Select(m => m.Text));
+    }
+
+    [Fact]
     public async Task A_comma_separated_chat_allow_list_refuses_an_unlisted_chat()
     {
         var settings = TelegramChannelTests.TelegramSettings(_osvi, _telegram, redis);

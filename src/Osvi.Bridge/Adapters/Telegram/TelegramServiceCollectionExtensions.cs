@@ -58,7 +58,8 @@ public static partial class TelegramServiceCollectionExtensions
             });
 
         services.AddSingleton(sp => new Lazy<ITelegramBotClient>(sp.GetRequiredService<ITelegramBotClient>));
-        services.AddSingleton(sp => new TelegramUpdateParser(sp.GetRequiredService<IOptions<TelegramOptions>>().Value));
+        services.AddSingleton(sp => new TelegramUpdateParser(
+            sp.GetRequiredService<IOptions<TelegramOptions>>().Value, sp.GetRequiredService<IOptions<BridgeOptions>>().Value));
         services.AddSingleton<TelegramBotIdentityProvider>();
         services.AddSingleton<TelegramSendPacer>();
         services.AddSingleton<TelegramReplySender>();
