@@ -86,11 +86,13 @@ public static class BridgeProgram
 
         Commands:
           (none)   run the bridge worker (Telegram and/or Slack channels, health on :8080)
-          chat     chat with the configured OSVI agent from this terminal
+          chat     chat with the configured OSVI agent from this terminal (no HTTP listener;
+                   /quit, Ctrl+D or Ctrl+C leaves)
           check    validate the configuration and reach every configured dependency
                    (--create-session also starts and closes one OSVI test session)
           healthcheck [url]
-                   ask a running bridge's /healthz (default http://127.0.0.1:8080/healthz)
+                   ask a running bridge's /healthz (default: where it listens, from
+                   ASPNETCORE_URLS or ASPNETCORE_HTTP_PORTS, else http://127.0.0.1:8080/healthz)
           help     show this text
 
         Configuration comes from appsettings.json and environment variables (Osvi__ApiToken, ...).
