@@ -43,10 +43,32 @@ public static class ChatCommand
         using var app = builder.Build();
         BridgeApp.ValidateConfiguration(app.Services, requireChannel: false);
 
+        // Ctrl+C before the host (and its console lifetime) runs, during the token check, leaves too.
+        using var leaving = new CancellationTokenSource();
+        using var interrupt = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGINT, context =>
+            {
+                context.Cancel = true;
+                leaving.Cancel();
+            });
+
         // The token first: a wrong one should be said now, not after the operator typed a question.
-        using (var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+        using (var limit = CancellationTokenSource.CreateLinkedTokenSource(leaving.Token))
         {
-            var verdict = await app.Services.GetRequiredService<OsviDependencyCheck>().RunAsync(limit.Token);
+            limit.CancelAfter(TimeSpan.FromSeconds(30));
+            DependencyCheckResult verdict;
+            try
+            {
+                verdict = await app.Services.GetRequiredService<OsviDependencyCheck>().RunAsync(limit.Token);
+            }
+            catch (OperationCanceledException) when (leaving.IsCancellationRequested)
+            {
+                return BridgeProgram.ExitOk;
+            }
+            if (leaving.IsCancellationRequested)
+            {
+                return BridgeProgram.ExitOk;
+            }
             if (!verdict.Ok)
             {
                 await errors.WriteLineAsync("osvi: " + verdict.Detail);
@@ -55,7 +77,9 @@ public static class ChatCommand
         }
 
         await app.StartAsync();
-        var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        using var stoppingOrLeaving = CancellationTokenSource.CreateLinkedTokenSource(
+            app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping, leaving.Token);
+        var stopping = stoppingOrLeaving.Token;
         var inbox = app.Services.GetRequiredService<IInbox>();
         var osvi = app.Services.GetRequiredService<IOptions<OsviOptions>>().Value;
         var user = string.IsNullOrWhiteSpace(Environment.UserName) ? "operator" : Environment.UserName;
