@@ -31,7 +31,8 @@ public sealed class RedisDependencyCheck(IServiceProvider services, IOptions<Red
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            var reason = await RedisConnectionReport.ProbeAsync(ConfigurationOptions.Parse(options.Value.ConnectionString), cancellationToken);
+            var reason = await RedisConnectionReport.ProbeAsync(ConfigurationOptions.Parse(options.Value.ConnectionString),
+                TimeSpan.FromSeconds(2), cancellationToken);
             return DependencyCheckResult.Fail($"unreachable: {reason} ({ex.Message})");
         }
     }

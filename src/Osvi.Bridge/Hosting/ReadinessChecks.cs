@@ -22,7 +22,8 @@ public sealed class RedisReadinessCheck(IServiceProvider services, Microsoft.Ext
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            var reason = await RedisConnectionReport.ProbeAsync(ConfigurationOptions.Parse(options.Value.ConnectionString), cancellationToken);
+            var reason = await RedisConnectionReport.ProbeAsync(ConfigurationOptions.Parse(options.Value.ConnectionString),
+                TimeSpan.FromMilliseconds(500), cancellationToken);
             return HealthCheckResult.Unhealthy($"Redis unreachable: {reason} ({ex.Message})");
         }
     }

@@ -32,14 +32,14 @@ public sealed partial class RedisConnectionReport(IServiceProvider services, IOp
         }
         else
         {
-            LogNotConnected(logger, endpoints, await ProbeAsync(config, cancellationToken));
+            LogNotConnected(logger, endpoints, await ProbeAsync(config, TimeSpan.FromSeconds(2), cancellationToken));
         }
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Why the first configured endpoint cannot be used, found with a plain TCP connect.</summary>
-    public static async Task<string> ProbeAsync(ConfigurationOptions config, CancellationToken cancellationToken)
+    public static async Task<string> ProbeAsync(ConfigurationOptions config, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(config);
         var endpoint = config.EndPoints.FirstOrDefault();
@@ -55,7 +55,7 @@ public sealed partial class RedisConnectionReport(IServiceProvider services, IOp
         };
         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(TimeSpan.FromSeconds(2));
+        limit.CancelAfter(timeout);
         try
         {
             await socket.ConnectAsync(host, port, limit.Token);
@@ -75,7 +75,7 @@ public sealed partial class RedisConnectionReport(IServiceProvider services, IOp
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return $"no answer from {host}:{port} within 2 s (firewall, NetworkPolicy or wrong address?)";
+            return $"no answer from {host}:{port} within {timeout.TotalSeconds:0.#} s (firewall, NetworkPolicy or wrong address?)";
         }
     }
 

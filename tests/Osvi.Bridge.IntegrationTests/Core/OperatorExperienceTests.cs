@@ -185,4 +185,19 @@ public sealed class OperatorExperienceTests(RedisServerFixture redis) : IClassFi
         Assert.Equal($"telegram:{FakeTelegramServer.BotId}:71", scope.GetProperty("ConversationKey").GetString());
         Assert.Contains(lines, l => l.GetProperty("Message").GetString()!.StartsWith($"Redis {redis.ConnectionString.Split(',')[0]}: connected, mode Standalone", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Readyz_names_a_refused_redis_connection_as_refused()
+    {
+        var port = RedisServerFixture.FreePort();
+        var settings = TelegramChannelTests.TelegramSettings(_osvi, _telegram, redis: null);
+        settings["Redis:ConnectionString"] = $"127.0.0.1:{port},connectTimeout=200,abortConnect=false";
+        await using var host = await BridgeHost.StartAsync(settings);
+
+        var ready = await host.Http.GetAsync("/readyz");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+        Assert.Contains($"connection refused by 127.0.0.1:{port}", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await host.Http.GetAsync("/healthz")).StatusCode);
+    }
 }
