@@ -6,6 +6,8 @@ ARG DOTNET_VERSION=10.0
 FROM mcr.microsoft.com/dotnet/sdk:${DOTNET_VERSION} AS build
 WORKDIR /src
 # Restore first, from the project files only, so the package layer is cached across code changes.
+# global.json (the SDK band for local builds and CI) is left out on purpose: the SDK image's own
+# .NET 10 SDK builds the same code.
 COPY Directory.Build.props Directory.Packages.props appsettings.json ./
 COPY src/Osvi.Bridge/Osvi.Bridge.csproj src/Osvi.Bridge/
 RUN dotnet restore src/Osvi.Bridge/Osvi.Bridge.csproj

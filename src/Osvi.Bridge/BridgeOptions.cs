@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Osvi.Bridge;
 
@@ -29,6 +30,20 @@ public sealed class BridgeOptions
 
     public bool SendWelcomeMessage { get; set; } = true;
 
+    public const int DefaultMaxInboundLength = 8000;
+
+    /// <summary>
+    /// The longest text handed to the agent, in characters. Above Telegram's 4,096 so that no real
+    /// Telegram message is refused; a longer one (a forged webhook body, a pasted document in Slack)
+    /// gets <see cref="TooLongMessage"/> instead of going to the agent.
+    /// </summary>
+    [Range(100, 1_000_000, ErrorMessage = "Bridge:MaxInboundLength must be between 100 and 1000000")]
+    public int MaxInboundLength { get; set; } = DefaultMaxInboundLength;
+
+    /// <summary>The reply to a message above <see cref="MaxInboundLength"/>; <c>{MaxInboundLength}</c> is replaced by the limit.</summary>
+    [Required(ErrorMessage = "Bridge:TooLongMessage is required")]
+    public string TooLongMessage { get; set; } = "Your message is too long for me. Please keep it under {MaxInboundLength} characters.";
+
     [Required(ErrorMessage = "Bridge:ApologyMessage is required")]
     public string ApologyMessage { get; set; } = "Sorry, I can't reach the assistant right now. Please try again in a few minutes.";
 
@@ -42,3 +57,7 @@ public sealed class BridgeOptions
     [Required(ErrorMessage = "Bridge:AlreadyStartedMessage is required")]
     public string AlreadyStartedMessage { get; set; } = "We're already chatting: just send your message. Use /reset to start over.";
 }
+
+/// <summary>The attribute rules of <see cref="BridgeOptions"/>, checked by generated code.</summary>
+[OptionsValidator]
+public sealed partial class BridgeOptionsValidator : IValidateOptions<BridgeOptions>;

@@ -44,6 +44,68 @@ public sealed class ConfigurationValidationTests
     }
 
     [Fact]
+    public void Every_malformed_value_is_reported_together_by_key_with_the_accepted_form()
+    {
+        var messages = Messages(BuildWith(new()
+        {
+            ["Osvi:AgentUuid"] = "a",
+            ["Osvi:RequestTimeout"] = "abc",
+            ["Osvi:MaxRetries"] = "four",
+            ["Bridge:SendWelcomeMessage"] = "yes",
+            ["Bridge:MaxConcurrency"] = "0",
+            ["Sessions:IdleTimeout"] = "7 days",
+            ["Redis:ConnectionString"] = "localhost:notaport",
+            ["Slack:BotToken"] = "xoxb-1",
+            ["Slack:SigningSecret"] = "s",
+            ["Slack:PostsPerSecondPerChannel"] = "1,5",
+        }));
+
+        Assert.Contains("Osvi:RequestTimeout: 'abc' is not valid; use a duration as [d.]hh:mm:ss[.fff], e.g. 00:00:30 (30 seconds) or 1.00:00:00 (one day)", messages);
+        Assert.Contains("Osvi:MaxRetries: 'four' is not valid; use a whole number, e.g. 10", messages);
+        Assert.Contains("Bridge:SendWelcomeMessage: 'yes' is not valid; use true or false", messages);
+        Assert.Contains(messages, m => m.StartsWith("Sessions:IdleTimeout: '7 days' is not valid; use a duration", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("Redis:ConnectionString: 'localhost:notaport' is not an endpoint; use host:port", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("Slack:PostsPerSecondPerChannel: '1,5' is not valid; use a number", StringComparison.Ordinal));
+        // The other keys of the same sections are still checked.
+        Assert.Contains("Osvi:ApiToken is required", messages);
+        Assert.Contains("Bridge:MaxConcurrency must be between 1 and 100000", messages);
+    }
+
+    [Fact]
+    public void An_attempt_timeout_longer_than_the_total_timeout_is_inconsistent()
+    {
+        var messages = Messages(BuildWith(new()
+        {
+            ["Osvi:ApiToken"] = "t", ["Osvi:AgentUuid"] = "a", ["Osvi:RequestTimeout"] = "00:05:00", ["Osvi:TotalTimeout"] = "00:01:00",
+        }));
+
+        Assert.Contains(messages, m => m.StartsWith("Osvi:RequestTimeout (00:05:00) must not be longer than Osvi:TotalTimeout (00:01:00)", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("redis:6379,password=secret,ssl=true", null)]
+    [InlineData("[::1]:6379,10.0.0.2", null)]
+    [InlineData("redis:99999", "'redis:99999' is not an endpoint")]
+    [InlineData("redis:6379,connectTimeout=soon", "Keyword 'connectTimeout' requires an integer value")]
+    [InlineData("password=secret", "names no server")]
+    public void The_redis_connection_string_is_checked_without_printing_the_password(string connectionString, string? expected)
+    {
+        var result = new global::Osvi.Bridge.Storage.RedisOptionsValidator().Validate(null, new() { ConnectionString = connectionString });
+
+        if (expected is null)
+        {
+            Assert.True(result.Succeeded, result.FailureMessage);
+        }
+        else
+        {
+            var failure = Assert.Single(result.Failures!);
+            Assert.StartsWith("Redis:ConnectionString", failure, StringComparison.Ordinal);
+            Assert.Contains(expected, failure, StringComparison.Ordinal);
+            Assert.DoesNotContain("secret", failure, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task The_program_prints_configuration_errors_and_exits_with_code_2()
     {
         var error = new StringWriter();

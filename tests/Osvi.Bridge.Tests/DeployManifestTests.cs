@@ -101,6 +101,52 @@ public sealed class DeployManifestTests
     }
 
     [Fact]
+    public void The_image_is_a_pinned_registry_reference_and_the_requests_cover_the_measured_memory()
+    {
+        var container = At(Documents("deploy/kubernetes/deployment.yaml").Single(), "spec", "template", "spec", "containers", "0");
+        var image = Scalar(container, "image");
+        Assert.DoesNotContain(":latest", image, StringComparison.Ordinal);
+        var set = ((YamlSequenceNode)At(Documents("deploy/kubernetes/kustomization.yaml").Single(), "images")).Children
+            .Single(i => Scalar(i, "name") == image);
+        Assert.Contains('/', Scalar(set, "newName"));
+        Assert.Matches(@"^\d+\.\d+\.\d+", Scalar(set, "newTag"));
+
+        // README "Performance": peak RSS up to ~150 MB.
+        Assert.True(Mebibytes(Scalar(container, "resources", "requests", "memory")) >= 160);
+        Assert.True(Mebibytes(Scalar(container, "resources", "limits", "memory")) >= 2 * 150);
+        var connection = ((YamlSequenceNode)At(container, "env")).Children.Single(e => Scalar(e, "name") == "Redis__ConnectionString");
+        Assert.Contains("password=$(REDIS_PASSWORD)", Scalar(connection, "value"), StringComparison.Ordinal);
+    }
+
+    private static int Mebibytes(string quantity) =>
+        quantity.EndsWith("Gi", StringComparison.Ordinal) ? 1024 * int.Parse(quantity[..^2], System.Globalization.CultureInfo.InvariantCulture)
+        : int.Parse(quantity.TrimEnd('M', 'i'), System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public void Redis_has_a_password_from_the_secret_never_evicts_runs_unprivileged_and_takes_only_the_bridge()
+    {
+        var redis = Documents("deploy/kubernetes/redis.yaml").Single(d => Scalar(d, "kind") == "StatefulSet");
+        var pod = At(redis, "spec", "template", "spec");
+        var container = At(pod, "containers", "0");
+        Assert.Matches(@"^redis:\d+\.\d+\.\d+", Scalar(container, "image"));
+        var args = ((YamlSequenceNode)At(container, "args")).Children.Cast<YamlScalarNode>().Select(a => a.Value).ToList();
+        Assert.Equal("$(REDIS_PASSWORD)", args[args.IndexOf("--requirepass") + 1]);
+        Assert.Equal("noeviction", args[args.IndexOf("--maxmemory-policy") + 1]);
+        Assert.True(Mebibytes(args[args.IndexOf("--maxmemory") + 1]!.Replace("mb", "Mi", StringComparison.Ordinal))
+            < Mebibytes(Scalar(container, "resources", "limits", "memory")));
+        var password = ((YamlSequenceNode)At(container, "env")).Children.Single(e => Scalar(e, "name") == "REDIS_PASSWORD");
+        Assert.Equal("osvi-bridge-secrets", Scalar(password, "valueFrom", "secretKeyRef", "name"));
+        Assert.Contains("REDIS_PASSWORD", ((YamlMappingNode)At(Documents("deploy/kubernetes/secret.example.yaml").Single(), "stringData")).Children.Keys
+            .Cast<YamlScalarNode>().Select(k => k.Value));
+        Assert.Equal("true", Scalar(pod, "securityContext", "runAsNonRoot"));
+        Assert.Equal("false", Scalar(container, "securityContext", "allowPrivilegeEscalation"));
+
+        var policy = Documents("deploy/kubernetes/networkpolicy.yaml").Single(d => Scalar(d, "metadata", "name") == "osvi-bridge-redis");
+        Assert.Equal("osvi-bridge-redis", Scalar(policy, "spec", "podSelector", "matchLabels", "app.kubernetes.io/name"));
+        Assert.Equal("osvi-bridge", Scalar(policy, "spec", "ingress", "0", "from", "0", "podSelector", "matchLabels", "app.kubernetes.io/name"));
+    }
+
+    [Fact]
     public void Pod_disruption_budget_and_service_select_the_bridge_pods()
     {
         var labels = Scalar(Documents("deploy/kubernetes/deployment.yaml").Single(), "spec", "template", "metadata", "labels", "app.kubernetes.io/name");
@@ -121,6 +167,12 @@ public sealed class DeployManifestTests
         Assert.Equal("redis-data:/data", Scalar(redis, "volumes", "0"));
         Assert.Equal("service_healthy", Scalar(bridge, "depends_on", "redis", "condition"));
         Assert.Equal("bridge.env", Scalar(bridge, "env_file", "0"));
+        Assert.Matches(@"^redis:\d+\.\d+\.\d+", Scalar(redis, "image"));
+        Assert.Equal("noeviction", command[command.IndexOf("--maxmemory-policy") + 1]);
+        // /metrics and the health endpoints stay on the host's loopback interface.
+        Assert.All(((YamlSequenceNode)At(bridge, "ports")).Children.Cast<YamlScalarNode>(),
+            p => Assert.StartsWith("127.0.0.1:", p.Value, StringComparison.Ordinal));
+        Assert.False(((YamlMappingNode)redis).Children.ContainsKey(new YamlScalarNode("ports")));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Osvi.Bridge.Dispatching;
 
@@ -41,3 +42,7 @@ public sealed class InboxOptions
 
     internal TimeSpan RenewInterval => LeaseTimeout / 6;
 }
+
+/// <summary>The attribute rules of <see cref="InboxOptions"/>, checked by generated code.</summary>
+[OptionsValidator]
+public sealed partial class InboxOptionsValidator : IValidateOptions<InboxOptions>;

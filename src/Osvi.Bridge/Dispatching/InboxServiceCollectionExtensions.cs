@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Storage;
 
@@ -15,8 +16,8 @@ public static class InboxServiceCollectionExtensions
     {
         services.AddOptions<InboxOptions>()
             .Bind(configuration.GetSection(InboxOptions.Section))
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InboxOptions>, InboxOptionsValidator>());
         services.TryAddSingleton<HandledMessages>();
         services.TryAddSingleton<DeliveryRunner>();
         var redis = configuration.GetSection(RedisOptions.Section).Get<RedisOptions>() ?? new RedisOptions();

@@ -133,7 +133,15 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
         return receipts;
     }
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        LogStarted(_logger, ReplicaId, _options.Partitions, _options.LeaseTimeout);
+        // In the background, so the bridge starts (and /healthz answers) while Redis is still away.
+        _ownership = Task.Run(() => KeepOwnershipAsync(_stopping.Token), CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    private async Task SubscribeAsync()
     {
         await _redis.GetSubscriber().SubscribeAsync(_keys.InboxSignal, (_, value) =>
         {
@@ -142,8 +150,6 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
                 held.Wake();
             }
         });
-        LogStarted(_logger, ReplicaId, _options.Partitions, _options.LeaseTimeout);
-        _ownership = Task.Run(() => KeepOwnershipAsync(_stopping.Token), CancellationToken.None);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -187,7 +193,14 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
             LogReleaseFailed(_logger, ex.Message);
         }
         _held.Clear();
-        await _redis.GetSubscriber().UnsubscribeAsync(_keys.InboxSignal);
+        try
+        {
+            await _redis.GetSubscriber().UnsubscribeAsync(_keys.InboxSignal);
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            LogReleaseFailed(_logger, ex.Message);
+        }
     }
 
     public void Dispose()
@@ -204,10 +217,17 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
     private async Task KeepOwnershipAsync(CancellationToken stopping)
     {
         var random = new Random();
+        var subscribed = false;
         while (!stopping.IsCancellationRequested)
         {
             try
             {
+                if (!subscribed)
+                {
+                    // Once: the client re-subscribes by itself after a reconnect.
+                    await SubscribeAsync();
+                    subscribed = true;
+                }
                 await BalanceAsync(random);
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -478,14 +498,8 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
                 await UntilStoredAsync(() => DeadLetterAsync(database, partition.Number, entryId, raw, "unreadable inbox entry", previousAttempts + 1));
                 return;
             }
-            using var scope = _logger.BeginScope(new Dictionary<string, object>
-            {
-                ["Platform"] = message.Platform,
-                ["ConversationKey"] = message.Conversation.Value,
-                ["MessageId"] = message.MessageId,
-                ["InboxPartition"] = partition.Number,
-                ["InboxEntry"] = entryId,
-            });
+            // The relay's scope names the message; this adds where it sits in the inbox.
+            using var scope = _logger.BeginScope(new LogFields(new("InboxPartition", partition.Number), new("InboxEntry", entryId)));
             if (replay)
             {
                 _metrics.InboxRedelivery(message.Platform);

@@ -20,6 +20,13 @@ public static class BridgeApp
     {
         var builder = CreateBuilder(args);
         configure?.Invoke(builder);
+        // Before anything binds a section: a value the binder cannot convert would throw there.
+        var problems = ConfigurationCheck.FindProblems(builder.Configuration,
+            requireChannel: !builder.Services.Any(d => d.ServiceType == typeof(IReplySender)));
+        if (problems.Count > 0)
+        {
+            throw ConfigurationCheck.ToException(problems);
+        }
         ConfigureLogging(builder.Logging, builder.Environment);
 
         if (!HasListenerConfigured(builder.Configuration))
@@ -67,23 +74,33 @@ public static class BridgeApp
     /// </summary>
     public static void ValidateConfiguration(IServiceProvider services, bool requireChannel)
     {
-        var problems = new List<Exception>();
+        ArgumentNullException.ThrowIfNull(services);
+        var problems = new List<string>();
         try
         {
             services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
         }
-        catch (Exception ex) when (ex is Microsoft.Extensions.Options.OptionsValidationException or AggregateException)
+        catch (Microsoft.Extensions.Options.OptionsValidationException ex)
         {
-            problems.Add(ex);
+            problems.AddRange(ex.Failures.Select(ConfigurationCheck.Clean));
+        }
+        catch (AggregateException ex)
+        {
+            problems.AddRange(ex.Flatten().InnerExceptions.SelectMany(e => e is Microsoft.Extensions.Options.OptionsValidationException o
+                ? o.Failures.Select(ConfigurationCheck.Clean) : [ConfigurationCheck.Clean(e.Message)]));
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A section ConfigurationCheck does not know yet, with a value the binder cannot convert.
+            problems.Add(ConfigurationCheck.Clean(ex.Message));
         }
         if (requireChannel && !services.GetServices<IReplySender>().Any())
         {
-            problems.Add(new BridgeConfigurationException(
-                "No channel is configured: set Telegram:BotToken (Telegram__BotToken) and/or Slack:BotToken (Slack__BotToken)."));
+            problems.Add(ConfigurationCheck.NoChannel);
         }
         if (problems.Count > 0)
         {
-            throw new AggregateException("The configuration is not valid.", problems);
+            throw ConfigurationCheck.ToException(problems.Distinct(StringComparer.Ordinal));
         }
     }
 
@@ -91,11 +108,14 @@ public static class BridgeApp
     /// The top-level appsettings.json is read when started from the repository root; otherwise the
     /// copy shipped beside the binary gives the defaults. Environment variables override both.
     /// </summary>
-    public static WebApplicationBuilder CreateBuilder(string[] args)
+    public static WebApplicationBuilder CreateBuilder(string[] args) =>
+        WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = ContentRoot() });
+
+    /// <summary>The directory whose appsettings.json gives the defaults (see <see cref="CreateBuilder"/>).</summary>
+    public static string ContentRoot()
     {
         var cwd = Directory.GetCurrentDirectory();
-        var contentRoot = File.Exists(Path.Combine(cwd, "appsettings.json")) ? cwd : AppContext.BaseDirectory;
-        return WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = contentRoot });
+        return File.Exists(Path.Combine(cwd, "appsettings.json")) ? cwd : AppContext.BaseDirectory;
     }
 
     public static void ConfigureLogging(ILoggingBuilder logging, IHostEnvironment environment)

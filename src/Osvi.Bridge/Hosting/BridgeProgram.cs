@@ -28,14 +28,7 @@ public static class BridgeProgram
                     await System.Console.Out.WriteLineAsync(Usage);
                     return ExitOk;
                 case null:
-                    await using (var app = BridgeApp.CreateWorker(rest))
-                    {
-                        // Taken before running: RunAsync disposes the services when it returns.
-                        var background = app.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
-                        await app.RunAsync();
-                        ThrowIfConfigurationFailed(background);
-                    }
-                    return ExitOk;
+                    return await RunWorkerAsync(rest);
                 case "chat":
                     return await ChatCommand.RunAsync(rest, System.Console.In, System.Console.Out);
                 case "check":
@@ -58,6 +51,38 @@ public static class BridgeProgram
             }
             return ExitConfiguration;
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A real fault: exit 1 as documented (not the runtime's 134), with its stack trace.
+            await System.Console.Error.WriteLineAsync($"Osvi.Bridge failed: {ex}");
+            return ExitFailure;
+        }
+    }
+
+    private static async Task<int> RunWorkerAsync(string[] args)
+    {
+        await using var app = BridgeApp.CreateWorker(args);
+        // Resolved now: RunAsync disposes the services when it returns.
+        var startupFailure = app.Services.GetRequiredService<StartupFailure>();
+        var background = app.Services.GetServices<IHostedService>().OfType<BackgroundService>().ToList();
+        try
+        {
+            await app.RunAsync();
+        }
+        catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException
+            || ex.Message.StartsWith("Failed to bind", StringComparison.Ordinal))
+        {
+            await System.Console.Error.WriteLineAsync(
+                $"Cannot listen: {ex.Message.TrimEnd('.')} (choose another port with ASPNETCORE_HTTP_PORTS or ASPNETCORE_URLS).");
+            return ExitFailure;
+        }
+        // A platform refused the configuration during the background start-up and stopped the host.
+        if (startupFailure.Problem is { } problem)
+        {
+            throw problem;
+        }
+        ThrowIfConfigurationFailed(background);
+        return ExitOk;
     }
 
     private const string Usage = """
@@ -65,13 +90,15 @@ public static class BridgeProgram
 
         Commands:
           (none)   run the bridge worker (Telegram and/or Slack channels, health on :8080)
-          chat     chat with the configured OSVI agent from this terminal
+          chat     chat with the configured OSVI agent from this terminal (no HTTP listener;
+                   /quit, Ctrl+D or Ctrl+C leaves)
           check    validate the configuration and reach every configured dependency
                    (--create-session also starts and closes one OSVI test session)
           dead-letters list [--count N] | retry <id>|all | drop <id>|all
                    messages the durable inbox gave up on (needs Redis)
           healthcheck [url]
-                   ask a running bridge's /healthz (default http://127.0.0.1:8080/healthz)
+                   ask a running bridge's /healthz (default: where it listens, from
+                   ASPNETCORE_URLS or ASPNETCORE_HTTP_PORTS, else http://127.0.0.1:8080/healthz)
           help     show this text
 
         Configuration comes from appsettings.json and environment variables (Osvi__ApiToken, ...).
@@ -105,9 +132,7 @@ public static class BridgeProgram
             switch (ex)
             {
                 case OptionsValidationException options:
-                    // Keep only the message we wrote ("Osvi:ApiToken is required"), not the framework's wrapping.
-                    problems.AddRange(options.Failures.Select(f =>
-                        System.Text.RegularExpressions.Regex.Match(f, "with the error: '(?<m>.*)'\\.?$") is { Success: true } m ? m.Groups["m"].Value : f));
+                    problems.AddRange(options.Failures.Select(ConfigurationCheck.Clean));
                     break;
                 case BridgeConfigurationException config:
                     problems.Add(config.Message);

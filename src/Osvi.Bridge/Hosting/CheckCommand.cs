@@ -18,6 +18,11 @@ public static class CheckCommand
         var createSession = args.Contains("--create-session", StringComparer.OrdinalIgnoreCase);
         var builder = BridgeApp.CreateBuilder(args.Where(a => !a.Equals("--create-session", StringComparison.OrdinalIgnoreCase)).ToArray());
         builder.Logging.ClearProviders();
+        var problems = ConfigurationCheck.FindProblems(builder.Configuration, requireChannel: false);
+        if (problems.Count > 0)
+        {
+            throw ConfigurationCheck.ToException(problems);
+        }
         builder.Services.AddBridgeCore(builder.Configuration);
         builder.Services.AddTelegramChannel(builder.Configuration);
         builder.Services.AddSlackChannel(builder.Configuration);

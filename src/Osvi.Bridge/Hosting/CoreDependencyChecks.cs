@@ -31,7 +31,9 @@ public sealed class RedisDependencyCheck(IServiceProvider services, IOptions<Red
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            return DependencyCheckResult.Fail("unreachable: " + ex.Message);
+            var reason = await RedisConnectionReport.ProbeAsync(ConfigurationOptions.Parse(options.Value.ConnectionString),
+                TimeSpan.FromSeconds(2), cancellationToken);
+            return DependencyCheckResult.Fail($"unreachable: {reason} ({ex.Message})");
         }
     }
 }
@@ -117,7 +119,7 @@ public sealed class OsviDependencyCheck(IHttpClientFactory httpFactory, IAgentCo
         var status = (int)response.StatusCode;
         if (status is 401 or 403)
         {
-            return DependencyCheckResult.Fail($"OSVI refused the token (HTTP {status}): fix Osvi:ApiToken");
+            return DependencyCheckResult.Refuse($"OSVI refused the token (HTTP {status}): fix Osvi:ApiToken");
         }
         // 404 is the documented answer for a customer without an active session: token and endpoint work.
         if (status is not (200 or 404))
@@ -137,7 +139,7 @@ public sealed class OsviDependencyCheck(IHttpClientFactory httpFactory, IAgentCo
         using var response = await http.SendAsync(request, cancellationToken);
         if ((int)response.StatusCode is 401 or 403)
         {
-            return DependencyCheckResult.Fail($"OSVI refused the token (HTTP {(int)response.StatusCode}): fix Osvi:ApiToken");
+            return DependencyCheckResult.Refuse($"OSVI refused the token (HTTP {(int)response.StatusCode}): fix Osvi:ApiToken");
         }
         if (!response.IsSuccessStatusCode)
         {

@@ -6,7 +6,7 @@ using StackExchange.Redis;
 namespace Osvi.Bridge.Hosting;
 
 /// <summary><c>/readyz</c>: Redis answers a PING (when configured).</summary>
-public sealed class RedisReadinessCheck(IServiceProvider services) : IHealthCheck
+public sealed class RedisReadinessCheck(IServiceProvider services, Microsoft.Extensions.Options.IOptions<Storage.RedisOptions> options) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -22,7 +22,9 @@ public sealed class RedisReadinessCheck(IServiceProvider services) : IHealthChec
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
         {
-            return HealthCheckResult.Unhealthy("Redis unreachable: " + ex.Message);
+            var reason = await RedisConnectionReport.ProbeAsync(ConfigurationOptions.Parse(options.Value.ConnectionString),
+                TimeSpan.FromMilliseconds(500), cancellationToken);
+            return HealthCheckResult.Unhealthy($"Redis unreachable: {reason} ({ex.Message})");
         }
     }
 }

@@ -67,3 +67,20 @@ internal sealed class OsviBindingValidator : IValidateOptions<OsviOptions>
     public ValidateOptionsResult Validate(string? name, OsviOptions options) =>
         options.BindingError is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
 }
+
+/// <summary>The attribute rules of <see cref="OsviOptions"/>, checked by generated code (no reflection).</summary>
+[OptionsValidator]
+public sealed partial class OsviOptionsValidator : IValidateOptions<OsviOptions>;
+
+/// <summary>Rules across <see cref="OsviOptions"/> keys: one attempt cannot outlast the whole call.</summary>
+public sealed class OsviOptionsConsistency : IValidateOptions<OsviOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OsviOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return options.RequestTimeout > options.TotalTimeout
+            ? ValidateOptionsResult.Fail(
+                $"Osvi:RequestTimeout ({options.RequestTimeout}) must not be longer than Osvi:TotalTimeout ({options.TotalTimeout}), the limit across all attempts")
+            : ValidateOptionsResult.Success;
+    }
+}

@@ -28,9 +28,10 @@ public static class OsviServiceCollectionExtensions
                     options.BindingError = ex.Message;
                 }
             })
-            .ValidateDataAnnotations()
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<OsviOptions>, OsviBindingValidator>();
+        services.AddSingleton<IValidateOptions<OsviOptions>, OsviOptionsValidator>();
+        services.AddSingleton<IValidateOptions<OsviOptions>, OsviOptionsConsistency>();
         services.AddSingleton<OsviAuthState>();
 
         AddResilience(services.AddHttpClient<OsviClient>(ConfigureHttp));

@@ -46,12 +46,8 @@ public sealed partial class MessageRelay : IMessageHandler
         activity?.SetTag("osvi_bridge.platform", message.Platform);
         activity?.SetTag("osvi_bridge.conversation", message.Conversation.Value);
         activity?.SetTag("osvi_bridge.attempt", delivery.Attempt);
-        using var scope = _logger.BeginScope(new Dictionary<string, object>
-        {
-            ["Platform"] = message.Platform,
-            ["ConversationKey"] = message.Conversation.Value,
-            ["MessageId"] = message.MessageId,
-        });
+        using var scope = _logger.BeginScope(new LogFields(
+            "Platform", message.Platform, "ConversationKey", message.Conversation.Value, "MessageId", message.MessageId));
 
         if (!_senders.TryGetValue(message.Platform, out var sender))
         {
@@ -162,7 +158,7 @@ public sealed partial class MessageRelay : IMessageHandler
         {
             var session = await _sessions.GetOrCreateAsync(message.Conversation, message, cancellationToken);
             state.SessionId = session.SessionId;
-            using var sessionScope = _logger.BeginScope(new Dictionary<string, object> { ["SessionId"] = session.SessionId });
+            using var sessionScope = _logger.BeginScope(new LogFields("SessionId", session.SessionId));
             if (session.Created && _options.SendWelcomeMessage && !string.IsNullOrWhiteSpace(session.WelcomeMessage))
             {
                 // Delivered before the agent is asked (it can take seconds), and recorded, so that a

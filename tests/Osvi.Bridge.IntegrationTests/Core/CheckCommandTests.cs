@@ -63,7 +63,7 @@ public sealed class CheckCommandTests(RedisServerFixture redis) : IClassFixture<
 
         Assert.Equal(BridgeProgram.ExitFailure, code);
         Assert.Contains("[FAIL] osvi: OSVI refused the token (HTTP 401): fix Osvi:ApiToken", output, StringComparison.Ordinal);
-        Assert.Contains("[FAIL] redis: unreachable", output, StringComparison.Ordinal);
+        Assert.Contains("[FAIL] redis: unreachable: connection refused by 127.0.0.1:1", output, StringComparison.Ordinal);
         Assert.DoesNotContain("wrong-token-123456", output, StringComparison.Ordinal);
     }
 

@@ -41,6 +41,9 @@ public sealed class FakeTelegramServer : IAsyncDisposable
     /// <summary>When set, getMe answers 401 as Telegram does for a revoked token.</summary>
     public bool RejectToken { get; set; }
 
+    /// <summary>When set, getMe answers only once this completes (Telegram slow or unreachable at start-up).</summary>
+    public TaskCompletionSource? GetMeGate { get; set; }
+
     /// <summary>Decides an error for a sendMessage body (after the scripted queue); null = deliver.</summary>
     public Func<JsonObject, ScriptedError?>? SendMessageRule { get; set; }
 
@@ -195,6 +198,10 @@ public sealed class FakeTelegramServer : IAsyncDisposable
         switch (method)
         {
             case "getMe":
+                if (GetMeGate is { } gate)
+                {
+                    await gate.Task.WaitAsync(context.RequestAborted);
+                }
                 Calls.Enqueue(new RecordedCall(method, body, true));
                 return Ok(new JsonObject
                 {

@@ -321,6 +321,8 @@ public sealed class TelegramChannelTests(RedisServerFixture redis) : IClassFixtu
             s["Telegram:WebhookUrl"] = "https://bridge.example.com/telegram/webhook";
             s["Telegram:WebhookSecret"] = "s3cret-Token_1";
         });
+        // Registration runs in the background, after the listener is up.
+        await Eventually.HoldsAsync(() => _telegram.CallsTo("setWebhook").Count > 0, "setWebhook");
         var setWebhook = Assert.Single(_telegram.CallsTo("setWebhook"));
         Assert.Equal("https://bridge.example.com/telegram/webhook", setWebhook.Body["url"]?.ToString());
         Assert.Equal("s3cret-Token_1", setWebhook.Body["secret_token"]?.ToString());

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Osvi.Bridge.Hosting;
 
 namespace Osvi.Bridge.Tests.Telegram;
@@ -54,7 +55,34 @@ public sealed class TelegramOptionsTests
     public void A_misspelled_mode_is_reported_by_key()
     {
         var problems = Problems(new() { ["BotToken"] = "123:abc", ["Mode"] = "Webhok" });
-        Assert.Contains(problems, p => p.Contains("'Telegram:Mode'", StringComparison.Ordinal));
+        Assert.Contains("Telegram:Mode: 'Webhok' is not valid; use one of Polling, Webhook", problems);
+    }
+
+    [Fact]
+    public void An_allow_list_entry_that_is_not_an_id_is_a_configuration_error_not_an_open_door()
+    {
+        var problems = Problems(new() { ["BotToken"] = "123:abc", ["AllowedChatIds:0"] = "abc", ["AllowedUserIds"] = "42,bob" });
+
+        Assert.Contains(problems, p => p.StartsWith("Telegram:AllowedChatIds:0: 'abc' is not a Telegram id", StringComparison.Ordinal));
+        Assert.Contains(problems, p => p.StartsWith("Telegram:AllowedUserIds: 'bob' is not a Telegram id", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_comma_separated_allow_list_as_written_in_env_files_is_read_as_a_list()
+    {
+        using var app = BridgeApp.CreateWorker([], b =>
+        {
+            b.Configuration.Sources.Clear();
+            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Osvi:ApiToken"] = "t", ["Osvi:AgentUuid"] = "a", ["Telegram:BotToken"] = "123:abc",
+                ["Telegram:AllowedChatIds"] = "7777, -1008888", ["Telegram:AllowedUserIds:0"] = "5", ["Telegram:AllowedUserIds:1"] = "6,7",
+            });
+        });
+        var options = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<global::Osvi.Bridge.Adapters.Telegram.TelegramOptions>>().Value;
+
+        Assert.Equal([7777L, -1008888L], options.AllowedChatIds);
+        Assert.Equal([5L, 6L, 7L], options.AllowedUserIds);
     }
 
     [Fact]

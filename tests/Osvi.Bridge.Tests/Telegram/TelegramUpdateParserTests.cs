@@ -146,6 +146,17 @@ public sealed class TelegramUpdateParserTests
         Assert.IsType<TelegramForward>(Parse(Private("hi"), options));
     }
 
+    [Fact]
+    public void A_text_above_the_inbound_limit_gets_the_polite_notice_and_never_reaches_the_agent()
+    {
+        var parser = new TelegramUpdateParser(new TelegramOptions { BotToken = "1:x" }, new BridgeOptions { MaxInboundLength = 100 });
+
+        Assert.Equal(new string('a', 100), Forwarded(parser.Parse(Private(new string('a', 100)), Bot)).Text);
+        var notice = Assert.IsType<TelegramNotice>(parser.Parse(Private(new string('a', 101)), Bot));
+        Assert.Equal(TelegramNoticeKind.TooLong, notice.Kind);
+        Assert.Equal("Your message is too long for me. Please keep it under 100 characters.", notice.Text);
+    }
+
     private static TelegramUpdateDecision Parse(Update update, TelegramOptions? options = null) =>
         new TelegramUpdateParser(options ?? new TelegramOptions { BotToken = "1:x" }).Parse(update, Bot);
 

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 
 namespace Osvi.Bridge.Adapters.Slack;
 
@@ -126,3 +127,7 @@ public sealed class SlackOptions : IValidatableObject
         }
     }
 }
+
+/// <summary>The attribute and cross-key rules of <see cref="SlackOptions"/>, checked by generated code.</summary>
+[OptionsValidator]
+public sealed partial class SlackOptionsValidator : IValidateOptions<SlackOptions>;

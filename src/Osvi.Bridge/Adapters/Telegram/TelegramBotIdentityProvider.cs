@@ -6,7 +6,7 @@ namespace Osvi.Bridge.Adapters.Telegram;
 
 /// <summary>
 /// Asks Telegram who we are (<c>getMe</c>) and keeps the answer for the parser. A token Telegram
-/// refuses is a configuration error; an unreachable Telegram is retried by the caller.
+/// refuses is a configuration error; an unreachable Telegram is retried by the caller (in the background).
 /// </summary>
 public sealed partial class TelegramBotIdentityProvider(ITelegramBotClient bot, ILogger<TelegramBotIdentityProvider> logger)
 {
@@ -37,25 +37,6 @@ public sealed partial class TelegramBotIdentityProvider(ITelegramBotClient bot, 
         }
     }
 
-    /// <summary>
-    /// The start-up attempt: a refused token stops the host (exit code 2); any other failure is
-    /// logged and left to the background loop, so a Telegram outage does not crash-loop the worker.
-    /// </summary>
-    public async Task TryAtStartAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await EnsureAsync(cancellationToken);
-        }
-        catch (RequestException ex)
-        {
-            LogStartFailed(logger, ex, ex.Message);
-        }
-    }
-
     [LoggerMessage(Level = LogLevel.Information, Message = "Telegram bot @{Username} ({BotId}) connected; reads all group messages: {ReadsAll}")]
     private static partial void LogIdentified(ILogger logger, string username, long botId, bool readsAll);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram getMe failed at start ({Reason}); retrying in the background")]
-    private static partial void LogStartFailed(ILogger logger, Exception exception, string reason);
 }

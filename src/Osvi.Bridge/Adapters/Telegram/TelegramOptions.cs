@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 
@@ -43,10 +44,13 @@ public sealed partial class TelegramOptions : IValidatableObject
     /// <summary><c>Chat</c>: one conversation per group; <c>User</c>: one per member of a group.</summary>
     public TelegramGroupSessionScope GroupSessionScope { get; set; } = TelegramGroupSessionScope.Chat;
 
-    /// <summary>Chats the bot serves; empty = every chat.</summary>
+    /// <summary>
+    /// Chats the bot serves; empty = every chat. Read as a list (<c>Telegram__AllowedChatIds__0=…</c>)
+    /// or as one comma-separated value (<c>Telegram__AllowedChatIds=7777,-1008888</c>).
+    /// </summary>
     public IList<long> AllowedChatIds { get; } = [];
 
-    /// <summary>Users the bot serves; empty = every user.</summary>
+    /// <summary>Users the bot serves; empty = every user. Same forms as <see cref="AllowedChatIds"/>.</summary>
     public IList<long> AllowedUserIds { get; } = [];
 
     [Required(AllowEmptyStrings = false, ErrorMessage = "Telegram:NonTextNotice is required")]
@@ -83,8 +87,49 @@ public sealed partial class TelegramOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Telegram:SendRetryDelay must be between 00:00:00 and 00:01:00")]
     public TimeSpan SendRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Why binding failed (a value of the wrong type, e.g. <c>Mode=Webhok</c>); reported by validation.</summary>
-    internal string? BindingError { get; set; }
+    /// <summary>Why binding failed (a value of the wrong type, an allow-list entry that is no id); reported by validation.</summary>
+    internal List<string> BindingErrors { get; } = [];
+
+    public static bool IsEnabled(IConfiguration configuration) =>
+        !string.IsNullOrWhiteSpace(configuration?.GetSection(Section)["BotToken"]);
+
+    /// <summary>
+    /// Reads both allow-lists from the raw section. The binder skips an entry it cannot convert, so
+    /// <c>AllowedChatIds__0=abc</c> would leave the list empty and open the bot to every chat, and it
+    /// ignores a comma-separated value; both forms are read here, and every bad entry is a problem.
+    /// </summary>
+    internal void ReadAllowLists(IConfigurationSection section, ICollection<string> problems)
+    {
+        ArgumentNullException.ThrowIfNull(section);
+        ReadIds(section.GetSection(nameof(AllowedChatIds)), AllowedChatIds, problems);
+        ReadIds(section.GetSection(nameof(AllowedUserIds)), AllowedUserIds, problems);
+    }
+
+    private static void ReadIds(IConfigurationSection list, IList<long> into, ICollection<string> problems)
+    {
+        into.Clear();
+        var entries = new List<(string Key, string Text)>();
+        if (!string.IsNullOrWhiteSpace(list.Value))
+        {
+            entries.Add((list.Path, list.Value));
+        }
+        entries.AddRange(list.GetChildren().Where(c => c.Value is not null).Select(c => (c.Path, c.Value!)));
+        foreach (var (key, text) in entries)
+        {
+            foreach (var part in text.Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                if (long.TryParse(part, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var id) && id != 0)
+                {
+                    into.Add(id);
+                }
+                else
+                {
+                    problems.Add($"{key}: '{(part.Length > 40 ? part[..40] + "…" : part)}' is not a Telegram id; " +
+                        $"list whole numbers such as 123456789 (a user) or -1001234567890 (a group), e.g. {list.Key}=7777,-1008888");
+                }
+            }
+        }
+    }
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
@@ -125,8 +170,12 @@ public sealed partial class TelegramOptions : IValidatableObject
 internal sealed class TelegramBindingValidator : IValidateOptions<TelegramOptions>
 {
     public ValidateOptionsResult Validate(string? name, TelegramOptions options) =>
-        options.BindingError is { } error ? ValidateOptionsResult.Fail(error) : ValidateOptionsResult.Success;
+        options.BindingErrors.Count > 0 ? ValidateOptionsResult.Fail(options.BindingErrors) : ValidateOptionsResult.Success;
 }
+
+/// <summary>The attribute and cross-key rules of <see cref="TelegramOptions"/>, checked by generated code.</summary>
+[OptionsValidator]
+public sealed partial class TelegramOptionsValidator : IValidateOptions<TelegramOptions>;
 
 /// <summary>How the bridge receives Telegram updates.</summary>
 public enum TelegramMode

@@ -24,16 +24,18 @@ public sealed partial class TelegramPoller(
     RedisKeys keys,
     IOptions<TelegramOptions> options,
     TimeProvider time,
-    ILogger<TelegramPoller> logger) : BackgroundService
+    ILogger<TelegramPoller> logger,
+    StartupFailure startupFailure) : BackgroundService
 {
     private static readonly UpdateType[] AllowedUpdates = [UpdateType.Message];
     private readonly TelegramOptions _options = options.Value;
 
-    public override async Task StartAsync(CancellationToken cancellationToken)
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
+        // getMe and deleteWebhook run in ExecuteAsync, in the background: the listener and /healthz
+        // must not wait for Telegram; /readyz says "starting" until they worked.
         status.Report(TelegramUpdateParser.Platform, false, "starting");
-        await identity.TryAtStartAsync(cancellationToken);
-        await base.StartAsync(cancellationToken);
+        return base.StartAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -172,10 +174,17 @@ public sealed partial class TelegramPoller(
             {
                 return null;
             }
-            catch (Exception ex) when (ex is RequestException or BridgeConfigurationException)
+            catch (BridgeConfigurationException ex)
+            {
+                // A refused token does not get better by retrying: stop with exit code 2.
+                status.Report(TelegramUpdateParser.Platform, false, ex.Message);
+                startupFailure.Report(ex);
+                return null;
+            }
+            catch (RequestException ex)
             {
                 delay = NextDelay(delay, _options.PollingRetryDelay);
-                LogPrepareFailed(logger, ex, ex.Message, delay);
+                LogPrepareFailed(logger, ex.Message, delay);
                 status.Report(TelegramUpdateParser.Platform, false, ex.Message);
                 await DelayAsync(delay, stoppingToken);
             }
@@ -231,8 +240,9 @@ public sealed partial class TelegramPoller(
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram getUpdates failed ({Reason}); retrying in {Delay}")]
     private static partial void LogPollFailed(ILogger logger, Exception exception, string reason, TimeSpan delay);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Telegram start-up (getMe, deleteWebhook) failed ({Reason}); retrying in {Delay}")]
-    private static partial void LogPrepareFailed(ILogger logger, Exception exception, string reason, TimeSpan delay);
+    // One line per retry, no stack trace: Telegram being away is expected, /readyz reports it.
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram start-up (getMe, deleteWebhook) failed ({Reason}); retrying in {Delay}")]
+    private static partial void LogPrepareFailed(ILogger logger, string reason, TimeSpan delay);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Inbox closed: Telegram update {UpdateId} left unconfirmed for the next start")]
     private static partial void LogInboxClosed(ILogger logger, int updateId);

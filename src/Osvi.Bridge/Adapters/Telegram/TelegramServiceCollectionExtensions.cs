@@ -11,7 +11,7 @@ using Telegram.Bot.Types;
 namespace Osvi.Bridge.Adapters.Telegram;
 
 /// <summary>Registers the Telegram channel when <c>Telegram:BotToken</c> is set.</summary>
-public static class TelegramServiceCollectionExtensions
+public static partial class TelegramServiceCollectionExtensions
 {
     public const string HttpClientName = "telegram";
     public const string WebhookPath = "/telegram/webhook";
@@ -37,11 +37,12 @@ public static class TelegramServiceCollectionExtensions
                 catch (InvalidOperationException ex)
                 {
                     // "Failed to convert configuration value 'Webhok' at 'Telegram:Mode' to type …": names the key.
-                    options.BindingError = ex.Message;
+                    options.BindingErrors.Add(ex.Message);
                 }
+                options.ReadAllowLists(section, options.BindingErrors);
             })
-            .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<TelegramOptions>, TelegramOptionsValidator>();
         services.AddSingleton<IValidateOptions<TelegramOptions>, TelegramBindingValidator>();
 
         services.AddHttpClient(HttpClientName, (sp, http) =>
@@ -57,7 +58,8 @@ public static class TelegramServiceCollectionExtensions
             });
 
         services.AddSingleton(sp => new Lazy<ITelegramBotClient>(sp.GetRequiredService<ITelegramBotClient>));
-        services.AddSingleton(sp => new TelegramUpdateParser(sp.GetRequiredService<IOptions<TelegramOptions>>().Value));
+        services.AddSingleton(sp => new TelegramUpdateParser(
+            sp.GetRequiredService<IOptions<TelegramOptions>>().Value, sp.GetRequiredService<IOptions<BridgeOptions>>().Value));
         services.AddSingleton<TelegramBotIdentityProvider>();
         services.AddSingleton<TelegramSendPacer>();
         services.AddSingleton<TelegramReplySender>();
@@ -128,9 +130,17 @@ public static class TelegramServiceCollectionExtensions
         {
             return Results.BadRequest();
         }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (BadHttpRequestException ex)
         {
-            return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
+            // 413 for a huge body, 408 for one sent too slowly (Kestrel's minimum data rate cuts it):
+            // the client's problem, not a fault of ours, so one quiet line and no stack trace.
+            LogBadRequest(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TelegramUpdateIngress)), ex.StatusCode, ex.Message);
+            return Results.StatusCode(ex.StatusCode);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
+        {
+            LogClientGone(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(TelegramUpdateIngress)));
+            return Results.Empty;
         }
         if (update is null)
         {
@@ -151,4 +161,10 @@ public static class TelegramServiceCollectionExtensions
     /// <summary>Compares hashes so that neither the content nor the length of the secret leaks through timing.</summary>
     private static bool SecretMatches(string presented, string expected) =>
         CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Telegram webhook request refused with {StatusCode}: {Reason}")]
+    private static partial void LogBadRequest(ILogger logger, int statusCode, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Telegram webhook client disconnected before its body was read")]
+    private static partial void LogClientGone(ILogger logger);
 }

@@ -58,7 +58,7 @@ public sealed partial class TelegramUpdateIngress(
                         bot.Id.ToString(CultureInfo.InvariantCulture) + ":" + update.Id.ToString(CultureInfo.InvariantCulture), cancellationToken))
                     {
                         LogNotice(logger, update.Id, notice.ChatId);
-                        _ = SendNoticeAsync(notice.Target, options.Value.NonTextNotice);
+                        _ = SendNoticeAsync(notice.Target, notice.Text ?? options.Value.NonTextNotice);
                     }
                     break;
                 case TelegramIgnore ignore:

@@ -16,7 +16,7 @@ public abstract record TelegramUpdateDecision;
 public sealed record TelegramForward(InboundMessage Message) : TelegramUpdateDecision;
 
 /// <summary>Answer directly with a notice and tell the agent nothing.</summary>
-public sealed record TelegramNotice(TelegramNoticeKind Kind, long ChatId, ReplyTarget Target) : TelegramUpdateDecision;
+public sealed record TelegramNotice(TelegramNoticeKind Kind, long ChatId, ReplyTarget Target, string? Text = null) : TelegramUpdateDecision;
 
 /// <summary>Drop the update; the reason is for debug logs.</summary>
 public sealed record TelegramIgnore(string Reason) : TelegramUpdateDecision;
@@ -29,6 +29,9 @@ public enum TelegramNoticeKind
 
     /// <summary>The chat or user is not on the allow-lists.</summary>
     NotAllowed,
+
+    /// <summary>The text is longer than <c>Bridge:MaxInboundLength</c>; the notice carries the reply.</summary>
+    TooLong,
 }
 
 /// <summary>
@@ -37,8 +40,10 @@ public enum TelegramNoticeKind
 /// bot only reacts when addressed: an <c>@mention</c>, a reply to one of its messages, or a command
 /// for it (<c>/cmd@bot</c> or a bare <c>/cmd</c>). Pure: no I/O, so every rule is unit-tested.
 /// </summary>
-public sealed class TelegramUpdateParser(TelegramOptions options)
+public sealed class TelegramUpdateParser(TelegramOptions options, BridgeOptions? bridge = null)
 {
+    private readonly BridgeOptions _bridge = bridge ?? new BridgeOptions();
+
     public const string Platform = "telegram";
 
     public TelegramUpdateDecision Parse(Update update, TelegramBotIdentity bot)
@@ -94,6 +99,11 @@ public sealed class TelegramUpdateParser(TelegramOptions options)
         if (text.Length == 0)
         {
             return new TelegramIgnore("no text besides the mention");
+        }
+        if (text.Length > _bridge.MaxInboundLength)
+        {
+            return new TelegramNotice(TelegramNoticeKind.TooLong, chat.Id, target, _bridge.TooLongMessage.Replace(
+                "{MaxInboundLength}", _bridge.MaxInboundLength.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal));
         }
 
         var userId = from.Id.ToString(CultureInfo.InvariantCulture);

@@ -17,46 +17,51 @@ public sealed partial class TelegramWebhookRegistrar(
     ChannelStatusBoard status,
     IOptions<TelegramOptions> options,
     TimeProvider time,
-    ILogger<TelegramWebhookRegistrar> logger) : BackgroundService
+    ILogger<TelegramWebhookRegistrar> logger,
+    StartupFailure startupFailure) : BackgroundService
 {
     private static readonly UpdateType[] AllowedUpdates = [UpdateType.Message];
     private readonly TelegramOptions _options = options.Value;
-    private bool _registered;
 
-    public override async Task StartAsync(CancellationToken cancellationToken)
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
+        // Registration runs in ExecuteAsync, in the background: the listener and /healthz must not
+        // wait for Telegram; /readyz says "starting" until it worked.
         status.Report(TelegramUpdateParser.Platform, false, "starting");
-        try
-        {
-            await RegisterAsync(cancellationToken);
-        }
-        catch (RequestException ex)
-        {
-            LogRegisterFailed(logger, ex, ex.Message, _options.PollingRetryDelay);
-        }
-        await base.StartAsync(cancellationToken);
+        return base.StartAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var delay = _options.PollingRetryDelay;
-        while (!_registered && !stoppingToken.IsCancellationRequested)
+        var delay = TimeSpan.Zero;
+        while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await Task.Delay(delay, time, stoppingToken);
                 await RegisterAsync(stoppingToken);
+                return;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 return;
             }
-            catch (Exception ex) when (ex is RequestException or BridgeConfigurationException)
+            catch (BridgeConfigurationException ex)
             {
-                delay = delay * 2 > _options.PollingMaxRetryDelay ? _options.PollingMaxRetryDelay : delay * 2;
-                LogRegisterFailed(logger, ex, ex.Message, delay);
+                // Telegram refuses the token or the URL: retrying will not help, stop with exit code 2.
+                status.Report(TelegramUpdateParser.Platform, false, ex.Message);
+                startupFailure.Report(ex);
+                return;
+            }
+            catch (RequestException ex)
+            {
+                delay = delay < _options.PollingRetryDelay ? _options.PollingRetryDelay
+                    : delay * 2 > _options.PollingMaxRetryDelay ? _options.PollingMaxRetryDelay : delay * 2;
+                LogRegisterFailed(logger, ex.Message, delay);
                 status.Report(TelegramUpdateParser.Platform, false, "setWebhook failed: " + ex.Message);
             }
+            // A zero delay still yields, so a failing call can never become a hot loop.
+            var floor = delay < TimeSpan.FromMilliseconds(50) ? TimeSpan.FromMilliseconds(50) : delay;
+            await Task.Delay(floor, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
 
@@ -72,7 +77,6 @@ public sealed partial class TelegramWebhookRegistrar(
         {
             throw new BridgeConfigurationException($"Telegram refuses Telegram:WebhookUrl ({_options.WebhookUrl}): {ex.Message}", ex);
         }
-        _registered = true;
         status.Report(TelegramUpdateParser.Platform, true, $"webhook set for @{me.Username}");
         LogRegistered(logger, me.Username, _options.WebhookUrl);
     }
@@ -81,5 +85,5 @@ public sealed partial class TelegramWebhookRegistrar(
     private static partial void LogRegistered(ILogger logger, string username, string webhookUrl);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram setWebhook failed ({Reason}); retrying in {Delay}")]
-    private static partial void LogRegisterFailed(ILogger logger, Exception exception, string reason, TimeSpan delay);
+    private static partial void LogRegisterFailed(ILogger logger, string reason, TimeSpan delay);
 }
