@@ -32,6 +32,9 @@ internal sealed record ScenarioDefinition(
     /// <summary>Runs <see cref="FloorRelay"/> in the bridge's place: the harness's own floor, never judged.</summary>
     public bool Floor { get; init; }
 
+    /// <summary>Bridge processes on the one Redis (the durable inbox shares the work between them).</summary>
+    public int Replicas { get; init; } = 1;
+
     public int Messages => Conversations * MessagesPerConversation;
 
     /// <summary>The wall time if the bridge added nothing, for the messages of [<paramref name="from"/>, <paramref name="to"/>).</summary>
@@ -42,7 +45,7 @@ internal sealed record ScenarioDefinition(
         // Feed order is round-robin, so a phase of a multi-message scenario holds ceil(count / N) messages per chat.
         var perChat = (int)Math.Ceiling(count / (double)Conversations);
         var ordering = perChat * latency;
-        var concurrency = Math.Ceiling(count / (double)MaxConcurrency) * latency;
+        var concurrency = Math.Ceiling(count / (double)(MaxConcurrency * Replicas)) * latency;
         // Token buckets start full: the first GlobalPerSecond (per chat: PerChatRate) sends go at once.
         var globalPacing = Math.Max(0, count - pacing.GlobalPerSecond) / (double)pacing.GlobalPerSecond;
         var chatPacing = Math.Max(0, perChat - pacing.PerChatRate) / (double)pacing.PerChatRate;
@@ -65,6 +68,7 @@ internal sealed record ScenarioDefinition(
         var (cN, cM) = quick ? (20, 10) : (50, 20);
         var d = quick ? 4000 : 20_000;
         var idle = quick ? TimeSpan.FromSeconds(4) : TimeSpan.FromSeconds(12);
+        var (e, eC) = quick ? (256, 32) : (1024, 64);
         return
         [
             new("a-burst", "a", "pure overhead, throughput", a, 5, TimeSpan.Zero, 256, Arrival.Burst, 0, [a * 5], TimeSpan.Zero),
@@ -78,6 +82,9 @@ internal sealed record ScenarioDefinition(
             new("b", "b", "concurrency", b, 1, TimeSpan.FromSeconds(1), 256, Arrival.Burst, 0, [b], TimeSpan.Zero),
             new("c", "c", "ordering", cN, cM, TimeSpan.FromMilliseconds(200), 256, Arrival.Burst, 0, [cN * cM], TimeSpan.Zero),
             new("d", "d", "memory of idle conversations", d, 1, TimeSpan.Zero, 256, Arrival.Burst, 0, [d / 2, d], idle),
+            // The same work for one replica, then two on one Redis: does a second replica add capacity?
+            new("e1", "e", "one replica, bounded concurrency", e, 1, TimeSpan.FromSeconds(1), eC, Arrival.Burst, 0, [e], TimeSpan.Zero),
+            new("e2", "e", "two replicas, bounded concurrency", e, 1, TimeSpan.FromSeconds(1), eC, Arrival.Burst, 0, [e], TimeSpan.Zero) { Replicas = 2 },
         ];
     }
 }

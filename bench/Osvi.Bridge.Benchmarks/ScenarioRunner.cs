@@ -36,6 +36,14 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         await using var bridge = BridgeProcess.Start(bridgeDirectory, Environment(scenario, redis, osvi, telegram), logPath, scenario.Floor);
         await using var rss = new RssSampler(bridge.Pid);
         var ready = await bridge.WaitReadyAsync(ReadyLimit, cancellationToken);
+        await using var second = scenario.Replicas > 1
+            ? BridgeProcess.Start(bridgeDirectory, Environment(scenario, redis, osvi, telegram), Path.Combine(workDirectory, $"bridge-{scenario.Id}-2.log"))
+            : null;
+        if (second is not null)
+        {
+            await second.WaitReadyAsync(ReadyLimit, cancellationToken);
+            await WaitForBalancedPartitionsAsync(redis, scenario.Replicas, cancellationToken);
+        }
 
         // Warm-up: a long-running worker has its code JIT-compiled (tiered up) and its connections open.
         telegram.Release(warmUp.Total);
@@ -142,8 +150,37 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         return environment;
     }
 
+    /// <summary>Waits until the inbox's 16 partition leases are held by that many replicas (they rebalance after a join).</summary>
+    private async Task WaitForBalancedPartitionsAsync(RedisProcess redis, int replicas, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (Stopwatch.GetElapsedTime(started) < ReadyLimit)
+        {
+            var owners = new HashSet<string>(StringComparer.Ordinal);
+            var held = 0;
+            for (var p = 0; p < 16; p++)
+            {
+                var owner = await RespClient.CommandAsync(redis.Port, cancellationToken, "GET", $"osvi-bridge:inbox:{{p{p}}}:lease");
+                if (owner.Length > 0)
+                {
+                    owners.Add(owner);
+                    held++;
+                }
+            }
+            if (held == 16 && owners.Count == replicas)
+            {
+                progress.WriteLine($"  partitions shared by {replicas} replicas after {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s");
+                return;
+            }
+            await Task.Delay(100, cancellationToken);
+        }
+        throw new InvalidOperationException($"the inbox partitions were not shared by {replicas} replicas within {ReadyLimit}");
+    }
+
     private Dictionary<string, string> BaseEnvironment(ScenarioDefinition scenario, RedisProcess redis, FakeOsviApi osvi, FakeTelegramApi telegram) => new()
     {
+        // Rebalancing after the second replica joins takes up to a lease timeout: keep the run short.
+        ["Inbox__LeaseTimeout"] = scenario.Group == "e" ? "00:00:06" : "00:00:30",
         ["Osvi__BaseUrl"] = osvi.BaseUrl,
         ["Osvi__ApiToken"] = FakeOsviApi.Token,
         ["Osvi__AgentUuid"] = FakeOsviApi.Agent,

@@ -8,6 +8,7 @@ internal static class TargetEvaluator
     public const double AddedP99LimitMs = 5;
     public const double WallToIdealLimit = 1.15;
     public const double PeakRssLimitMb = 150;
+    public const double SecondReplicaGainLimit = 1.6;
 
     /// <summary>Growth of idle RSS per 1,000 more conversations that still counts as "not growing".</summary>
     public const double IdleGrowthLimitMbPer1000 = 1.0;
@@ -39,6 +40,17 @@ internal static class TargetEvaluator
         foreach (var r in results.Where(r => r.Group == "b"))
         {
             targets.Add(new TargetResult("peak RSS", r.Id, F($"{r.PeakRssMb:0.0} MB"), $"≤ {PeakRssLimitMb} MB", r.PeakRssMb <= PeakRssLimitMb));
+        }
+        if (results.FirstOrDefault(r => r.Id == "e1") is { } one && results.FirstOrDefault(r => r.Id == "e2") is { } two && one.MessagesPerSecond > 0)
+        {
+            var gain = two.MessagesPerSecond / one.MessagesPerSecond;
+            targets.Add(new TargetResult("two replicas' throughput / one replica's", "e2 / e1",
+                F($"{gain:0.00} ({two.MessagesPerSecond:0} / {one.MessagesPerSecond:0} msg/s)"), $"≥ {SecondReplicaGainLimit}",
+                one.Failure is null && two.Failure is null && gain >= SecondReplicaGainLimit));
+        }
+        foreach (var r in results.Where(r => r.Group == "a" && r.Arrival == nameof(Arrival.Burst)))
+        {
+            targets.Add(new TargetResult("burst throughput", r.Id, F($"{r.MessagesPerSecond:0} msg/s"), "≥ 2000 msg/s", r.Failure is null && r.MessagesPerSecond >= 2000));
         }
         foreach (var r in results)
         {

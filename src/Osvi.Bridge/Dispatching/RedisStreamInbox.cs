@@ -122,7 +122,15 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
         var subscriber = _redis.GetSubscriber();
         foreach (var partition in partitions.Distinct())
         {
-            await subscriber.PublishAsync(_keys.InboxSignal, partition, CommandFlags.FireAndForget);
+            if (_held.TryGetValue(partition, out var held))
+            {
+                // Ours: wake the reader here rather than through a pub/sub round trip.
+                held.Wake();
+            }
+            else
+            {
+                await subscriber.PublishAsync(_keys.InboxSignal, partition, CommandFlags.FireAndForget);
+            }
         }
         var receipts = new InboxReceipt[messages.Count];
         for (var i = 0; i < messages.Count; i++)

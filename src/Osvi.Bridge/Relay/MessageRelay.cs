@@ -9,9 +9,9 @@ namespace Osvi.Bridge.Relay;
 /// <summary>
 /// The per-message use case: run a bridge command, or find the conversation's session, ask the agent
 /// and hand the answer to the platform's <see cref="IReplySender"/>. Knows OSVI and the session store,
-/// nothing of any platform or of the inbox behind it. What it decided to send is written to the
-/// message's journal before it is sent, and each delivered part after, so that a replay sends only what
-/// is missing and asks the agent only if its answer was not stored yet. Returns an outcome: finished,
+/// nothing of any platform or of the inbox behind it. What it decided to send, and each part delivered,
+/// is written to the message's journal whenever a delivery cannot finish (and after every part but the
+/// last), so that a later attempt sends only what is missing and does not ask the agent again. Returns an outcome: finished,
 /// retry later (a platform or Redis failure; on the last attempt the user gets the apology), or dead letter.
 /// </summary>
 public sealed partial class MessageRelay : IMessageHandler
@@ -143,12 +143,9 @@ public sealed partial class MessageRelay : IMessageHandler
                 (record, reply) = await AnswerAsync(message, sender, journal, record, state, cancellationToken);
                 break;
         }
-        record = reply is null ? record with { Final = true } : record.Append(reply, final: true);
-        if (record.RepliesDone < record.Replies.Count)
-        {
-            await journal.SaveAsync(record, cancellationToken);
-        }
-        return record;
+        // Not stored yet: delivery stores it if it cannot finish (or after a part of several), which
+        // keeps a round trip off every answer; a crash in between asks the agent again on replay.
+        return reply is null ? record with { Final = true } : record.Append(reply, final: true);
     }
 
     private async Task<(MessageRecord Record, string? Reply)> AnswerAsync(InboundMessage message, IReplySender sender, IMessageJournal journal,
@@ -163,9 +160,7 @@ public sealed partial class MessageRelay : IMessageHandler
             {
                 // Delivered before the agent is asked (it can take seconds), and recorded, so that a
                 // replay neither repeats it nor, having a session now, gets another one.
-                record = record.Append(session.WelcomeMessage, final: false);
-                await journal.SaveAsync(record, cancellationToken);
-                record = await DeliverAsync(sender, message.ReplyTarget, journal, record, cancellationToken);
+                record = await DeliverAsync(sender, message.ReplyTarget, journal, record.Append(session.WelcomeMessage, final: false), cancellationToken);
             }
             // Shown after the welcome, so a platform that answers into its progress placeholder puts
             // the agent's answer there, below the welcome.
@@ -234,10 +229,32 @@ public sealed partial class MessageRelay : IMessageHandler
                     await journal.SaveAsync(current, token);
                 }
             });
-            await sender.SendAsync(target, record.Replies[index], progress, cancellationToken);
+            try
+            {
+                await sender.SendAsync(target, record.Replies[index], progress, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not ReplyDeliveryException && !cancellationToken.IsCancellationRequested)
+            {
+                // The message will be tried again (maybe by another replica): it must find the answer
+                // and how far its delivery got, not ask the agent again.
+                await TrySaveAsync(journal, current);
+                throw;
+            }
             record = current with { RepliesDone = index + 1, PartsDone = 0 };
         }
         return record;
+    }
+
+    private static async Task TrySaveAsync(IMessageJournal journal, MessageRecord record)
+    {
+        try
+        {
+            await journal.SaveAsync(record, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            // Redis is failing too: the next attempt asks the agent again.
+        }
     }
 
     private async Task<AgentTurn> AskAgentAsync(string sessionId, InboundMessage message, CancellationToken cancellationToken)
