@@ -192,6 +192,8 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         ["Telegram__GlobalPerSecond"] = pacing.GlobalPerSecond.ToString(CultureInfo.InvariantCulture),
         ["Bridge__MaxConcurrency"] = scenario.MaxConcurrency.ToString(CultureInfo.InvariantCulture),
         ["Bridge__SendWelcomeMessage"] = "false",
+        // As the Dockerfile sets it: the image's runtime configuration is what is measured.
+        ["DOTNET_GCgen0size"] = "0x400000",
     };
 
     private static async Task WarmUpAsync(MessageLedger warmUp, BridgeProcess bridge, CancellationToken cancellationToken)
