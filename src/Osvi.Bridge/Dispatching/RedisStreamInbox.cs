@@ -118,18 +118,45 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
             partitions[i] = PartitionOf(messages[i].Conversation, _options.Partitions);
             adds[i] = database.StreamAddAsync(_keys.InboxStream(partitions[i]), "m", StoredMessage.Serialize(messages[i]));
         }
-        await Task.WhenAll(adds);
+        // For a partition this replica works on, read the new entries in the same round trip as the
+        // XADDs (Redis runs them after the XADDs), so a message that can start does not wait for the
+        // reader to be woken and to read it (bench/README.md). Under the partition's read lock, as the
+        // reader reads, so entries are dispatched in stream order; if the reader holds it, it reads them.
+        var reads = new List<(Partition Partition, int Room, Task<StreamEntry[]> Entries)>();
         var subscriber = _redis.GetSubscriber();
         foreach (var partition in partitions.Distinct())
         {
-            if (_held.TryGetValue(partition, out var held))
+            if (!_held.TryGetValue(partition, out var held))
             {
-                // Ours: wake the reader here rather than through a pub/sub round trip.
-                held.Wake();
+                await subscriber.PublishAsync(_keys.InboxSignal, partition, CommandFlags.FireAndForget);
+            }
+            else if (held.TryBeginRead())
+            {
+                var room = TakeRoom();
+                if (room > 0)
+                {
+                    reads.Add((held, room, database.StreamReadGroupAsync(_keys.InboxStream(partition), Group, ReplicaId, StreamPosition.NewMessages, room)));
+                }
+                else
+                {
+                    held.EndRead();
+                    held.Wake();
+                }
             }
             else
             {
-                await subscriber.PublishAsync(_keys.InboxSignal, partition, CommandFlags.FireAndForget);
+                held.Wake();
+            }
+        }
+        try
+        {
+            await Task.WhenAll(adds);
+        }
+        finally
+        {
+            foreach (var read in reads)
+            {
+                await DispatchReadAsync(read.Partition, read.Room, read.Entries);
             }
         }
         var receipts = new InboxReceipt[messages.Count];
@@ -139,6 +166,51 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
             receipts[i] = new InboxReceipt(InboxOutcome.Accepted);
         }
         return receipts;
+    }
+
+    /// <summary>Takes up to 100 permits of the inbox's room without waiting; the unused ones are given back after the read.</summary>
+    private int TakeRoom()
+    {
+        var room = 0;
+        while (room < 100 && _room.Wait(0))
+        {
+            room++;
+        }
+        return room;
+    }
+
+    /// <summary>Dispatches what an accept's read returned, in stream order, then lets the partition be read again.</summary>
+    private async Task DispatchReadAsync(Partition partition, int room, Task<StreamEntry[]> read)
+    {
+        var more = true;
+        try
+        {
+            var entries = await read;
+            if (room > entries.Length)
+            {
+                _room.Release(room - entries.Length);
+            }
+            foreach (var entry in entries)
+            {
+                Dispatch(partition, entry, previousAttempts: 0, replay: false);
+            }
+            // A full read may have left entries behind; otherwise other replicas' entries come with their own signal.
+            more = entries.Length == room;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // The reader reads them (and recovers what a lost reply left pending).
+            _room.Release(room);
+            LogReadFailed(_logger, partition.Number, ex.GetType().Name, ex.Message, TimeSpan.Zero);
+        }
+        finally
+        {
+            partition.EndRead();
+            if (more)
+            {
+                partition.Wake();
+            }
+        }
     }
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -311,6 +383,9 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
         partition.Draining = true;
         partition.StopReading();
         await partition.Reader.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        // An accept's read under way finishes (and counts its entries) before "drained" is judged.
+        await partition.BeginReadAsync(CancellationToken.None);
+        partition.EndRead();
         await partition.Drained.WaitAsync(_stopping.Token).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (_stopping.IsCancellationRequested)
         {
@@ -374,34 +449,56 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
             {
                 if (_time.GetTimestamp() >= recoverAt)
                 {
-                    await EnsureGroupAsync(database, key);
-                    await ClaimUnfinishedAsync(database, partition, key, token);
+                    await partition.BeginReadAsync(token);
+                    try
+                    {
+                        await EnsureGroupAsync(database, key);
+                        await ClaimUnfinishedAsync(database, partition, key, token);
+                        // From now on an accept may read the partition too: nothing older is left to go first.
+                        partition.Ready = true;
+                    }
+                    finally
+                    {
+                        partition.EndRead();
+                    }
                     recoverAt = _time.GetTimestamp() + (long)(RecoveryInterval.TotalSeconds * _time.TimestampFrequency);
                 }
                 await _room.WaitAsync(token);
-                var room = 1;
-                while (room < 100 && _room.Wait(0))
-                {
-                    room++;
-                }
+                var room = 1 + TakeRoom();
                 StreamEntry[] entries;
                 try
                 {
-                    entries = await database.StreamReadGroupAsync(key, Group, ReplicaId, StreamPosition.NewMessages, room);
+                    await partition.BeginReadAsync(token);
                 }
                 catch
                 {
                     _room.Release(room);
                     throw;
                 }
-                // One permit stays with each entry until it is finished; the unused ones go back.
-                if (room > entries.Length)
+                try
                 {
-                    _room.Release(room - entries.Length);
+                    try
+                    {
+                        entries = await database.StreamReadGroupAsync(key, Group, ReplicaId, StreamPosition.NewMessages, room);
+                    }
+                    catch
+                    {
+                        _room.Release(room);
+                        throw;
+                    }
+                    // One permit stays with each entry until it is finished; the unused ones go back.
+                    if (room > entries.Length)
+                    {
+                        _room.Release(room - entries.Length);
+                    }
+                    foreach (var entry in entries)
+                    {
+                        Dispatch(partition, entry, previousAttempts: 0, replay: false);
+                    }
                 }
-                foreach (var entry in entries)
+                finally
                 {
-                    Dispatch(partition, entry, previousAttempts: 0, replay: false);
+                    partition.EndRead();
                 }
                 delay = TimeSpan.Zero;
                 if (entries.Length < room)
@@ -609,6 +706,8 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
     {
         private readonly CancellationTokenSource _reading = new();
         private readonly SemaphoreSlim _signal = new(0, 1);
+        private readonly SemaphoreSlim _read = new(1, 1);
+        private bool _ready;
         private TaskCompletionSource _drained = NewDrained();
         private int _inFlight;
 
@@ -619,7 +718,18 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
         public bool Released { get; set; }
         public Task Drained => Volatile.Read(ref _inFlight) == 0 ? Task.CompletedTask : _drained.Task;
 
+        /// <summary>Set once what a previous holder left is dispatched: only then may an accept read new entries.</summary>
+        public bool Ready { get => Volatile.Read(ref _ready); set => Volatile.Write(ref _ready, value); }
+
         public void StopReading() => _reading.Cancel();
+
+        /// <summary>Reads of the partition (the reader's, an accept's) one at a time, so entries are dispatched in stream order.</summary>
+        public Task BeginReadAsync(CancellationToken cancellationToken) => _read.WaitAsync(cancellationToken);
+
+        /// <summary>For an accept: the read lock if it is free and the partition ready; false means the reader will read.</summary>
+        public bool TryBeginRead() => Ready && !_reading.IsCancellationRequested && _read.Wait(0);
+
+        public void EndRead() => _read.Release();
 
         public void Wake()
         {
