@@ -45,6 +45,27 @@ public sealed class ConversationScheduler
     }
 
     /// <summary>
+    /// Waits at most <paramref name="timeout"/> for all work to finish. When that is not enough it calls
+    /// <paramref name="abandon"/> with the number of pieces left (which must make running work end and
+    /// queued work return at once: cancel the token it runs with) and waits a few seconds more for that.
+    /// </summary>
+    public async Task DrainAsync(TimeSpan timeout, Func<int, Task> abandon, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(abandon);
+        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        limit.CancelAfter(timeout);
+        try
+        {
+            await WhenIdle.WaitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            await abandon(Pending);
+            await WhenIdle.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+    }
+
+    /// <summary>
     /// Queues <paramref name="work"/> behind the conversation's earlier work. The work must not throw:
     /// it reports its own failures (an exception is swallowed here so that a slot never dies).
     /// </summary>

@@ -135,19 +135,12 @@ public sealed partial class InMemoryInbox : IInbox, IHostedService, IDisposable
         {
             LogDraining(_logger, _scheduler.Pending, _options.ShutdownTimeout);
         }
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(_options.ShutdownTimeout);
-        try
+        // Past the timeout, cancelled attempts return and queued work is skipped.
+        await _scheduler.DrainAsync(_options.ShutdownTimeout, async left =>
         {
-            await _scheduler.WhenIdle.WaitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            LogAbandoning(_logger, _scheduler.Pending);
+            LogAbandoning(_logger, left);
             await _abort.CancelAsync();
-            // Now it ends promptly: cancelled attempts return and queued work is skipped.
-            await _scheduler.WhenIdle.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
+        }, cancellationToken);
     }
 
     public void Dispose()

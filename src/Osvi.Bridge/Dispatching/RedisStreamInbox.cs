@@ -247,18 +247,11 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
         {
             LogDraining(_logger, _scheduler.Pending, _bridge.ShutdownTimeout);
         }
-        using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        limit.CancelAfter(_bridge.ShutdownTimeout);
-        try
+        await _scheduler.DrainAsync(_bridge.ShutdownTimeout, async left =>
         {
-            await _scheduler.WhenIdle.WaitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            LogLeaving(_logger, _scheduler.Pending);
+            LogLeaving(_logger, left);
             await _abort.CancelAsync();
-            await _scheduler.WhenIdle.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        }
+        }, cancellationToken);
 
         // What was not finished stays in the partitions' pending lists; giving the leases back lets
         // another replica (or the next start) take it over at once instead of after the lease timeout.

@@ -13,7 +13,8 @@ namespace Osvi.Bridge.Adapters.Telegram;
 /// Receives updates by long polling with our own loop (Telegram.Bot's receiver confirms updates
 /// before they are handled and retries errors without delay). The offset moves past an update only
 /// after the inbox accepted it, so a crash re-reads it and the inbox's de-duplication drops what
-/// was already taken. Failures back off (409 Conflict from 5 s, others from 1 s, capped).
+/// was already taken. Failures back off (409 Conflict from 5 s, others from 1 s, capped). With several
+/// replicas only the holder of the bot's poller lease polls; the others stand by to take it over.
 /// </summary>
 public sealed partial class TelegramPoller(
     ITelegramBotClient bot,
