@@ -15,6 +15,7 @@ public sealed partial class OsviAccessMonitor(
     OsviAccessProbe probe,
     OsviAuthState auth,
     StartupFailure startupFailure,
+    IHostApplicationLifetime lifetime,
     IOptions<OsviOptions> options,
     TimeProvider time,
     ILogger<OsviAccessMonitor> logger) : BackgroundService
@@ -30,7 +31,15 @@ public sealed partial class OsviAccessMonitor(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!await VerifyAsync(stoppingToken))
+        // After the host started (the listener is bound): a refusal stops a started host, which ends
+        // with exit code 2, instead of cancelling its start half-way.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetResult()))
+        {
+            await started.Task;
+        }
+        if (stoppingToken.IsCancellationRequested || !await VerifyAsync(stoppingToken))
         {
             return;
         }
