@@ -213,6 +213,44 @@ public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisSe
     }
 
     [Fact]
+    public async Task While_osvi_refuses_a_conversation_gets_the_apology_once_per_cooldown_and_again_after_the_agent_answered()
+    {
+        var (host, channel) = await StartBridgeAsync(tweak: s => s["Bridge:ApologyMessage"] = "Assistant unavailable.");
+        _osvi.RejectToken = true;
+
+        await SendAsync(host, RecordingChannel.Message("liz", "one"));
+        await SendAsync(host, RecordingChannel.Message("liz", "two"));
+        await SendAsync(host, RecordingChannel.Message("liz", "three"));
+        await SendAsync(host, RecordingChannel.Message("moe", "hello"));
+
+        Assert.Equal(["Assistant unavailable."], channel.RepliesTo("liz"));
+        Assert.Equal(["Assistant unavailable."], channel.RepliesTo("moe"));
+
+        _osvi.RejectToken = false;
+        await SendAsync(host, RecordingChannel.Message("liz", "back?"));
+        _osvi.RejectToken = true;
+        await SendAsync(host, RecordingChannel.Message("liz", "gone again"));
+
+        Assert.Equal(["Assistant unavailable.", "Hi! I'm the test agent.", "echo: back?", "Assistant unavailable."], channel.RepliesTo("liz"));
+    }
+
+    [Fact]
+    public async Task A_zero_apology_cooldown_apologises_for_every_failed_message()
+    {
+        var (host, channel) = await StartBridgeAsync(tweak: s =>
+        {
+            s["Bridge:ApologyMessage"] = "Assistant unavailable.";
+            s["Bridge:ApologyCooldown"] = "00:00:00";
+        });
+        _osvi.RejectToken = true;
+
+        await SendAsync(host, RecordingChannel.Message("ned", "one"));
+        await SendAsync(host, RecordingChannel.Message("ned", "two"));
+
+        Assert.Equal(["Assistant unavailable.", "Assistant unavailable."], channel.RepliesTo("ned"));
+    }
+
+    [Fact]
     public async Task Replies_in_order_within_one_conversation_under_agent_latency()
     {
         var (host, channel) = await StartBridgeAsync();
