@@ -47,6 +47,13 @@ public sealed class BridgeOptions
     [Required(ErrorMessage = "Bridge:ApologyMessage is required")]
     public string ApologyMessage { get; set; } = "Sorry, I can't reach the assistant right now. Please try again in a few minutes.";
 
+    /// <summary>
+    /// While OSVI cannot be reached, a conversation gets <see cref="ApologyMessage"/> at most once per this
+    /// time; later failures within it send nothing (and are logged). Zero apologises every time.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", ErrorMessage = "Bridge:ApologyCooldown must be between 00:00:00 and 1.00:00:00")]
+    public TimeSpan ApologyCooldown { get; set; } = TimeSpan.FromMinutes(5);
+
     [Required(ErrorMessage = "Bridge:ResetMessage is required")]
     public string ResetMessage { get; set; } = "Started a new conversation. What can I help you with?";
 

@@ -2,6 +2,7 @@ using System.Net.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Osvi.Bridge.Hosting;
+using Osvi.Bridge.Osvi;
 
 namespace Osvi.Bridge.Tests;
 
@@ -25,7 +26,7 @@ public sealed class OperationsTests
     [InlineData("telegram")]
     [InlineData("OsviClient")]
     [InlineData("SlackApiClient")]
-    [InlineData("osvi-check")]
+    [InlineData(OsviAccessProbe.HttpClientName)]
     public void Every_outbound_http_client_recycles_its_pooled_connections(string client)
     {
         using var app = BridgeApp.CreateWorker([], b =>

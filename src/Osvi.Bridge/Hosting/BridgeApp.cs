@@ -39,6 +39,8 @@ public static class BridgeApp
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = bridge.ShutdownTimeout + TimeSpan.FromSeconds(10));
 
         builder.Services.AddBridgeCore(builder.Configuration);
+        // The worker only: check and chat verify the token in the foreground, and have no /readyz.
+        builder.Services.AddHostedService<Osvi.OsviAccessMonitor>();
         builder.Services.AddTelegramChannel(builder.Configuration);
         builder.Services.AddSlackChannel(builder.Configuration);
         builder.Services.AddBridgeTelemetry(builder.Configuration);

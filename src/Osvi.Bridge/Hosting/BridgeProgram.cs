@@ -76,6 +76,10 @@ public static class BridgeProgram
                 $"Cannot listen: {ex.Message.TrimEnd('.')} (choose another port with ASPNETCORE_HTTP_PORTS or ASPNETCORE_URLS).");
             return ExitFailure;
         }
+        catch (OperationCanceledException) when (startupFailure.Problem is not null)
+        {
+            // A platform refused the configuration before the host had finished starting.
+        }
         // A platform refused the configuration during the background start-up and stopped the host.
         if (startupFailure.Problem is { } problem)
         {

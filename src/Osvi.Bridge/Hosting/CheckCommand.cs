@@ -29,7 +29,6 @@ public static class CheckCommand
         builder.Services.AddSingleton(new CheckCommandOptions(createSession));
         builder.Services.AddSingleton<IDependencyCheck, RedisDependencyCheck>();
         builder.Services.AddSingleton<IDependencyCheck, OsviDependencyCheck>();
-        builder.Services.AddHttpClient("osvi-check");
 
         // The services are built but never started: no channel connects, no hosted service runs.
         await using var services = builder.Services.BuildServiceProvider();

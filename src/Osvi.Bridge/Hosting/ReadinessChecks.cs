@@ -29,13 +29,15 @@ public sealed class RedisReadinessCheck(IServiceProvider services, Microsoft.Ext
     }
 }
 
-/// <summary><c>/readyz</c>: OSVI did not last refuse our token.</summary>
+/// <summary><c>/readyz</c>: the start-up verified OSVI's token and agent, and OSVI did not last refuse the token.</summary>
 public sealed class OsviReadinessCheck(OsviAuthState auth) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(auth.IsRejected
-            ? HealthCheckResult.Unhealthy("OSVI refuses the API token or agent (401/403)")
-            : HealthCheckResult.Healthy("OSVI token not refused"));
+            ? HealthCheckResult.Unhealthy("OSVI refuses the API token or agent (401/403); probing until it works again")
+            : auth.Unverified is { } reason
+                ? HealthCheckResult.Unhealthy("OSVI token and agent not verified yet: " + reason)
+                : HealthCheckResult.Healthy("OSVI token accepted"));
 }
 
 /// <summary><c>/readyz</c>: every configured channel is connected to its platform.</summary>

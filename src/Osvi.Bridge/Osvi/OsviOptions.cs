@@ -36,6 +36,13 @@ public sealed class OsviOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Osvi:RetryDelay must be between 00:00:00 and 00:01:00")]
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// While OSVI refuses the token, how often a read-only call checks whether it works again, so that
+    /// <c>/readyz</c> recovers without waiting for a user's message.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00", ErrorMessage = "Osvi:AuthProbeInterval must be between 00:00:00.100 and 01:00:00")]
+    public TimeSpan AuthProbeInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Why binding failed (a value of the wrong type, e.g. <c>ApiVersion=V2</c>); reported by validation.</summary>
     internal string? BindingError { get; set; }
 

@@ -33,6 +33,8 @@ public static class OsviServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<OsviOptions>, OsviOptionsValidator>();
         services.AddSingleton<IValidateOptions<OsviOptions>, OsviOptionsConsistency>();
         services.AddSingleton<OsviAuthState>();
+        services.AddHttpClient(OsviAccessProbe.HttpClientName);
+        services.AddSingleton<OsviAccessProbe>();
 
         AddResilience(services.AddHttpClient<OsviClient>(ConfigureHttp));
         AddResilience(services.AddHttpClient<V1AgentConversation>(ConfigureHttp));

@@ -23,6 +23,7 @@ public sealed partial class MessageRelay : IMessageHandler
     private readonly TimeProvider _time;
     private readonly ILogger<MessageRelay> _logger;
     private readonly BridgeMetrics _metrics;
+    private readonly ApologyCooldown _apologies;
 
     public MessageRelay(IEnumerable<IReplySender> senders, SessionResolver sessions, IAgentConversation agent,
         IOptions<BridgeOptions> options, TimeProvider time, BridgeMetrics metrics, ILogger<MessageRelay> logger)
@@ -34,6 +35,7 @@ public sealed partial class MessageRelay : IMessageHandler
         _options = options.Value;
         _time = time;
         _logger = logger;
+        _apologies = new ApologyCooldown(_options.ApologyCooldown, time);
     }
 
     public async Task<HandlingOutcome> HandleAsync(Delivery delivery, CancellationToken cancellationToken)
@@ -84,7 +86,7 @@ public sealed partial class MessageRelay : IMessageHandler
             if (delivery.IsLastAttempt)
             {
                 state.Outcome = "failed";
-                await TryApologizeAsync(sender, message.ReplyTarget, cancellationToken);
+                await TryApologizeAsync(sender, message, cancellationToken);
                 outcome = HandlingOutcome.DeadLetter($"gave up after {delivery.Attempt} attempts: {ex.GetType().Name}: {ex.Message}");
             }
             else
@@ -198,13 +200,12 @@ public sealed partial class MessageRelay : IMessageHandler
                 return (record, null);
             }
             state.Outcome = "answered";
+            _apologies.Forget(message.Conversation);
             return (record, reply.Text);
         }
         catch (OsviException ex)
         {
-            LogAgentFailed(_logger, ex, message.Platform, message.Conversation.Value, state.SessionId ?? "-", ex.GetType().Name);
-            state.Outcome = "failed";
-            return (record, _options.ApologyMessage);
+            return (record, AgentFailed(ex, message, state));
         }
     }
 
@@ -270,7 +271,7 @@ public sealed partial class MessageRelay : IMessageHandler
         }
     }
 
-    private async Task<string> StartAsync(InboundMessage message, HandlingState state, CancellationToken cancellationToken)
+    private async Task<string?> StartAsync(InboundMessage message, HandlingState state, CancellationToken cancellationToken)
     {
         try
         {
@@ -283,17 +284,46 @@ public sealed partial class MessageRelay : IMessageHandler
         }
         catch (OsviException ex)
         {
-            LogAgentFailed(_logger, ex, message.Platform, message.Conversation.Value, state.SessionId ?? "-", ex.GetType().Name);
-            state.Outcome = "failed";
-            return _options.ApologyMessage;
+            return AgentFailed(ex, message, state);
         }
     }
 
-    private async Task TryApologizeAsync(IReplySender sender, ReplyTarget target, CancellationToken cancellationToken)
+    /// <summary>
+    /// The apology for a conversation the agent could not answer, or null within the conversation's
+    /// <c>Bridge:ApologyCooldown</c>. An outage is expected and said once (OSVI's refusal of the token once
+    /// per burst by <see cref="OsviAuthState"/>): one line per message, no stack trace; other faults keep theirs.
+    /// </summary>
+    private string? AgentFailed(OsviException exception, InboundMessage message, HandlingState state)
     {
+        state.Outcome = "failed";
+        var apologize = _apologies.TryTake(message.Conversation);
+        var sessionId = state.SessionId ?? "-";
+        var kind = exception.GetType().Name;
+        switch (exception)
+        {
+            case OsviAuthenticationException:
+                LogAgentRefused(_logger, message.Platform, message.Conversation.Value, sessionId, exception.StatusCode ?? 0, apologize);
+                break;
+            case OsviUnavailableException:
+                LogAgentUnavailable(_logger, message.Platform, message.Conversation.Value, sessionId, exception.Message, apologize);
+                break;
+            default:
+                LogAgentFailed(_logger, exception, message.Platform, message.Conversation.Value, sessionId, kind, apologize);
+                break;
+        }
+        return apologize ? _options.ApologyMessage : null;
+    }
+
+    private async Task TryApologizeAsync(IReplySender sender, InboundMessage message, CancellationToken cancellationToken)
+    {
+        if (!_apologies.TryTake(message.Conversation))
+        {
+            LogApologyWithheld(_logger, message.Platform, message.Conversation.Value);
+            return;
+        }
         try
         {
-            await sender.SendAsync(target, _options.ApologyMessage, cancellationToken);
+            await sender.SendAsync(message.ReplyTarget, _options.ApologyMessage, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -339,8 +369,21 @@ public sealed partial class MessageRelay : IMessageHandler
     private static partial void LogEmptyResponse(ILogger logger, string sessionId);
 
     [LoggerMessage(Level = LogLevel.Error,
-        Message = "The agent could not answer {Platform} conversation {ConversationKey} (session {SessionId}): {ErrorKind}; the user got the apology")]
-    private static partial void LogAgentFailed(ILogger logger, Exception exception, string platform, string conversationKey, string sessionId, string errorKind);
+        Message = "The agent could not answer {Platform} conversation {ConversationKey} (session {SessionId}): {ErrorKind}; apology sent: {Apologized}")]
+    private static partial void LogAgentFailed(ILogger logger, Exception exception, string platform, string conversationKey, string sessionId, string errorKind,
+        bool apologized);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "OSVI refused the token for {Platform} conversation {ConversationKey} (session {SessionId}, HTTP {StatusCode}); apology sent: {Apologized} (at most once per Bridge:ApologyCooldown)")]
+    private static partial void LogAgentRefused(ILogger logger, string platform, string conversationKey, string sessionId, int statusCode, bool apologized);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "OSVI could not answer {Platform} conversation {ConversationKey} (session {SessionId}): {Reason}; apology sent: {Apologized} (at most once per Bridge:ApologyCooldown)")]
+    private static partial void LogAgentUnavailable(ILogger logger, string platform, string conversationKey, string sessionId, string reason, bool apologized);
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "{Platform} conversation {ConversationKey} got the apology within Bridge:ApologyCooldown already; nothing sent")]
+    private static partial void LogApologyWithheld(ILogger logger, string platform, string conversationKey);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Platform} refused the reply for good: {Reason}")]
     private static partial void LogUndeliverable(ILogger logger, Exception exception, string platform, string reason);

@@ -1,4 +1,3 @@
-using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Osvi.Bridge.IntegrationTests.Infrastructure;
 using Osvi.Bridge.Messaging;
@@ -82,13 +81,13 @@ public sealed class ChatV1Tests(RedisServerFixture redis) : IClassFixture<RedisS
         var (first, _) = await StartBridgeAsync(prefix);
         await SendAsync(first, RecordingChannel.Message("carol", "before restart"));
         await first.StopAsync();
-        var lookups = _osvi.ActiveLookups;
+        var lookups = _osvi.LookupsOf("osvi-bridge:test:carol");
 
         var (second, channel) = await StartBridgeAsync(prefix);
         await SendAsync(second, RecordingChannel.Message("carol", "after restart"));
 
         Assert.Single(_osvi.CreatedSessions);
-        Assert.Equal(lookups, _osvi.ActiveLookups);
+        Assert.Equal(lookups, _osvi.LookupsOf("osvi-bridge:test:carol"));
         Assert.Equal(["echo: after restart"], channel.RepliesTo("carol"));
         Assert.All(_osvi.Messages, m => Assert.Equal(_osvi.CreatedSessions.Single().Id, m.SessionId));
     }
@@ -290,6 +289,12 @@ public sealed class ChatV1Tests(RedisServerFixture redis) : IClassFixture<RedisS
         _hosts.Add(refused);
         await Assert.ThrowsAsync<OsviAuthenticationException>(() =>
             refused.Services.GetRequiredService<IAgentConversation>().StartSessionAsync(conversation, "Rex", CancellationToken.None));
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await refused.Http.GetAsync("/readyz")).StatusCode);
+        // The start-up's read-only check stops a worker whose token OSVI refuses (exit 2 in the real process).
+        var stopped = new TaskCompletionSource();
+        using (refused.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopping.Register(() => stopped.TrySetResult()))
+        {
+            await stopped.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        }
+        Assert.Contains("Osvi:ApiToken", refused.Services.GetRequiredService<global::Osvi.Bridge.Hosting.StartupFailure>().Problem?.Message, StringComparison.Ordinal);
     }
 }

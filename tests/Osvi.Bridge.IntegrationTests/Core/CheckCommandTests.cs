@@ -109,6 +109,29 @@ public sealed class CheckCommandTests(RedisServerFixture redis) : IClassFixture<
     }
 
     [Fact]
+    public async Task V1_check_with_an_agent_osvi_does_not_know_fails_naming_Osvi_AgentUuid()
+    {
+        await using var v1 = await FakeOsviV1Server.StartAsync();
+
+        var (code, output) = await RunWithAsync(BridgeHost.BaseSettings(v1, redis), new() { ["Osvi:AgentUuid"] = "agent_Wrong_0002" });
+
+        Assert.Equal(BridgeProgram.ExitFailure, code);
+        Assert.Contains("[FAIL] osvi: OSVI does not accept agent agent_Wrong_0002 (GET /v1/chat/session/active: HTTP 422", output, StringComparison.Ordinal);
+        Assert.Contains("fix Osvi:AgentUuid", output, StringComparison.Ordinal);
+        Assert.Empty(v1.CreatedSessions);
+    }
+
+    [Fact]
+    public async Task Legacy_check_passes_an_agent_missing_from_the_voice_only_active_agents_list_with_advice()
+    {
+        var (_, output) = await RunAsync(new() { ["Osvi:AgentUuid"] = "agent_Chat_only_0003" });
+
+        Assert.Contains("[ OK ] osvi: token accepted (no session created); agent agent_Chat_only_0003 is not in the active-agents list, "
+            + "which names voice agents only: run 'check --create-session' to try it for real", output, StringComparison.Ordinal);
+        Assert.Empty(_osvi.StartedSessions);
+    }
+
+    [Fact]
     public async Task Slack_bot_and_app_tokens_are_checked_without_printing_them()
     {
         await using var slack = await FakeSlackServer.StartAsync();

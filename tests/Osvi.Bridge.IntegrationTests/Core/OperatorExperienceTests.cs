@@ -109,6 +109,73 @@ public sealed class OperatorExperienceTests(RedisServerFixture redis) : IClassFi
     }
 
     [Fact]
+    public async Task A_token_osvi_refuses_at_start_ends_the_worker_with_exit_2_naming_Osvi_ApiToken()
+    {
+        _osvi.RejectToken = true;
+
+        using var bridge = await BridgeProcess.RunAsync([], Valid(RedisServerFixture.FreePort()));
+
+        Assert.True(bridge.ExitCode == 2, $"exit code {bridge.ExitCode}:\n{bridge.Output}\n{bridge.Errors}");
+        Assert.Contains("Osvi:ApiToken", bridge.Errors, StringComparison.Ordinal);
+        Assert.DoesNotContain(FakeOsviServer.Token, bridge.Output + bridge.Errors, StringComparison.Ordinal);
+        Assert.DoesNotContain(bridge.StandardError, l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_v1_agent_osvi_does_not_know_ends_the_worker_with_exit_2_naming_Osvi_AgentUuid()
+    {
+        await using var v1 = await FakeOsviV1Server.StartAsync();
+        var environment = Valid(RedisServerFixture.FreePort());
+        environment["Osvi__BaseUrl"] = v1.BaseUrl;
+        environment["Osvi__ApiVersion"] = "V1";
+        environment["Osvi__AgentUuid"] = "agent_Wrong_0002";
+
+        using var bridge = await BridgeProcess.RunAsync([], environment);
+
+        Assert.True(bridge.ExitCode == 2, $"exit code {bridge.ExitCode}:\n{bridge.Output}\n{bridge.Errors}");
+        Assert.Contains("Osvi:AgentUuid", bridge.Errors, StringComparison.Ordinal);
+        Assert.Empty(v1.CreatedSessions);
+    }
+
+    [Fact]
+    public async Task An_unreachable_osvi_keeps_readyz_503_with_healthz_up_until_it_answers()
+    {
+        var osviPort = RedisServerFixture.FreePort();
+        var port = RedisServerFixture.FreePort();
+        var environment = Valid(port);
+        environment["Osvi__BaseUrl"] = $"http://127.0.0.1:{osviPort}";
+        environment["Osvi__AuthProbeInterval"] = "00:00:00.500";
+        using var bridge = BridgeProcess.Start([], environment);
+        using var http = new HttpClient();
+        await Eventually.HoldsAsync(() => bridge.HasExited || Answers(http, $"http://127.0.0.1:{port}/healthz") == HttpStatusCode.OK, "/healthz 200");
+        using (var ready = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/readyz")))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+            Assert.Contains("OSVI token and agent not verified yet", await ready.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        await using var osvi = await FakeOsviServer.StartAsync(osviPort);
+
+        await Eventually.HoldsAsync(() => bridge.HasExited || Answers(http, $"http://127.0.0.1:{port}/readyz") == HttpStatusCode.OK, "/readyz 200");
+        Assert.False(bridge.HasExited, bridge.Errors);
+        bridge.Signal("TERM");
+        await bridge.WaitForExitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    private static HttpStatusCode? Answers(HttpClient http, string url)
+    {
+        try
+        {
+            using var response = http.GetAsync(new Uri(url)).GetAwaiter().GetResult();
+            return response.StatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    [Fact]
     public async Task Chat_opens_no_listener_so_it_runs_beside_a_worker_holding_the_port_and_shows_only_the_conversation()
     {
         using var holder = new TcpListener(IPAddress.Loopback, 0);

@@ -179,7 +179,7 @@ public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisSe
     public async Task Rejected_token_is_surfaced_to_the_user_and_to_readyz()
     {
         var (host, channel) = await StartBridgeAsync(tweak: s => s["Bridge:ApologyMessage"] = "Assistant unavailable.");
-        Assert.Equal(HttpStatusCode.OK, (await host.Http.GetAsync("/readyz")).StatusCode);
+        await Eventually.HoldsAsync(() => host.Http.GetAsync("/readyz").Result.StatusCode == HttpStatusCode.OK, "/readyz 200 once the token is verified");
         _osvi.RejectToken = true;
 
         await SendAsync(host, RecordingChannel.Message("ivan", "hello"));
@@ -193,6 +193,61 @@ public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisSe
         _osvi.RejectToken = false;
         await SendAsync(host, RecordingChannel.Message("ivan", "again"));
         Assert.Equal(HttpStatusCode.OK, (await host.Http.GetAsync("/readyz")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Readyz_recovers_by_itself_once_osvi_accepts_the_token_again_without_a_user_message()
+    {
+        var (host, channel) = await StartBridgeAsync(tweak: s => s["Osvi:AuthProbeInterval"] = "00:00:00.200");
+        await Eventually.HoldsAsync(() => host.Http.GetAsync("/readyz").Result.StatusCode == HttpStatusCode.OK, "/readyz 200 once the token is verified");
+        _osvi.RejectToken = true;
+        await SendAsync(host, RecordingChannel.Message("ivy", "hello"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await host.Http.GetAsync("/readyz")).StatusCode);
+        var sentBefore = _osvi.SendAttempts;
+
+        _osvi.RejectToken = false;
+
+        await Eventually.HoldsAsync(() => host.Http.GetAsync("/readyz").Result.StatusCode == HttpStatusCode.OK, "/readyz 200 after the probe");
+        Assert.Equal(sentBefore, _osvi.SendAttempts);
+        Assert.Single(channel.RepliesTo("ivy"));
+    }
+
+    [Fact]
+    public async Task While_osvi_refuses_a_conversation_gets_the_apology_once_per_cooldown_and_again_after_the_agent_answered()
+    {
+        var (host, channel) = await StartBridgeAsync(tweak: s => s["Bridge:ApologyMessage"] = "Assistant unavailable.");
+        _osvi.RejectToken = true;
+
+        await SendAsync(host, RecordingChannel.Message("liz", "one"));
+        await SendAsync(host, RecordingChannel.Message("liz", "two"));
+        await SendAsync(host, RecordingChannel.Message("liz", "three"));
+        await SendAsync(host, RecordingChannel.Message("moe", "hello"));
+
+        Assert.Equal(["Assistant unavailable."], channel.RepliesTo("liz"));
+        Assert.Equal(["Assistant unavailable."], channel.RepliesTo("moe"));
+
+        _osvi.RejectToken = false;
+        await SendAsync(host, RecordingChannel.Message("liz", "back?"));
+        _osvi.RejectToken = true;
+        await SendAsync(host, RecordingChannel.Message("liz", "gone again"));
+
+        Assert.Equal(["Assistant unavailable.", "Hi! I'm the test agent.", "echo: back?", "Assistant unavailable."], channel.RepliesTo("liz"));
+    }
+
+    [Fact]
+    public async Task A_zero_apology_cooldown_apologises_for_every_failed_message()
+    {
+        var (host, channel) = await StartBridgeAsync(tweak: s =>
+        {
+            s["Bridge:ApologyMessage"] = "Assistant unavailable.";
+            s["Bridge:ApologyCooldown"] = "00:00:00";
+        });
+        _osvi.RejectToken = true;
+
+        await SendAsync(host, RecordingChannel.Message("ned", "one"));
+        await SendAsync(host, RecordingChannel.Message("ned", "two"));
+
+        Assert.Equal(["Assistant unavailable.", "Assistant unavailable."], channel.RepliesTo("ned"));
     }
 
     [Fact]

@@ -58,6 +58,11 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
 
     public int ActiveLookups => Volatile.Read(ref _activeLookups);
 
+    /// <summary>The customers of every active-session lookup, in order (the bridge's start-up probe included).</summary>
+    public ConcurrentQueue<string> LookedUpCustomers { get; } = new();
+
+    public int LookupsOf(string customerId) => LookedUpCustomers.Count(c => c == customerId);
+
     /// <summary>The next inbound calls answer these HTTP statuses, one each, before normal answers resume.</summary>
     public void FailNextInbound(params int[] statuses)
     {
@@ -183,13 +188,14 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
             return refused;
         }
         var customer = context.Request.Query["customer_id"].ToString();
+        LookedUpCustomers.Enqueue(customer);
         if (string.IsNullOrEmpty(customer))
         {
             return Results.Json(new { success = false, errors = new[] { "customer_id is required" } }, statusCode: 422);
         }
         if (context.Request.Query["agent_uuid"].ToString() != Agent)
         {
-            return Results.Json(new { success = false, errors = new[] { "this stand-in expects agent_uuid" } }, statusCode: 422);
+            return Results.Json(new { success = false, errors = new[] { "agent_uuid is invalid" } }, statusCode: 422);
         }
         return ActiveSessionOf(customer) is { } session
             ? Results.Json(new { success = true, data = SessionObject(session) })

@@ -170,6 +170,22 @@ public sealed class SlackEventsApiTests(RedisServerFixture redis) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_message_above_MaxInboundLength_gets_the_polite_reply_once_and_never_reaches_the_agent()
+    {
+        const string tooLong = "Your message is too long for me. Please keep it under 8000 characters.";
+        var body = SlackEvents.Dm("U1", new string('x', BridgeOptions.DefaultMaxInboundLength + 1), "500.000001").ToJsonString();
+
+        using var first = await PostAsync(body);
+        await _slack.WaitForTextsAsync("D1", null, tooLong);
+        using var retry = await PostAsync(body, retryNum: 1);
+        using var next = await PostAsync(SlackEvents.Dm("U1", "short", "501.000001").ToJsonString());
+
+        Assert.All(new[] { first, retry, next }, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        await _slack.WaitForTextsAsync("D1", null, tooLong, "echo: short");
+        Assert.Equal(["short"], _osvi.Messages.Select(m => m.Text));
+    }
+
+    [Fact]
     public async Task A_retried_event_is_acknowledged_and_processed_once()
     {
         var body = SlackEvents.Mention("U1", "retry me", "300.000001").ToJsonString();

@@ -41,7 +41,6 @@ public static class ChatCommand
         builder.Services.AddSingleton<IReplySender>(new ConsoleReplySender(output));
         builder.Services.AddSingleton(new CheckCommandOptions(CreateSession: false));
         builder.Services.AddSingleton<OsviDependencyCheck>();
-        builder.Services.AddHttpClient("osvi-check");
 
         using var app = builder.Build();
         BridgeApp.ValidateConfiguration(app.Services, requireChannel: false);

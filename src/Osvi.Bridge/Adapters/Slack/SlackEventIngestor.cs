@@ -1,4 +1,7 @@
+using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Osvi.Bridge.Dispatching;
 using Osvi.Bridge.Messaging;
 
 namespace Osvi.Bridge.Adapters.Slack;
@@ -16,6 +19,9 @@ public enum SlackIngestOutcome
 /// the <see cref="IInbox"/>, with no Slack Web API call in between (the sender's name is looked up
 /// only when a session is started: <see cref="SlackUserDirectory"/>), so the caller can acknowledge
 /// Slack as soon as this returned. <see cref="InboxClosedException"/> passes through so that it does not.
+/// A text above <c>Bridge:MaxInboundLength</c> never reaches the inbox: the user gets
+/// <c>Bridge:TooLongMessage</c> in the background, once per message (the de-duplication mark it takes
+/// keeps Slack's redeliveries from repeating it), as Telegram's adapter does.
 /// </summary>
 public sealed partial class SlackEventIngestor
 {
@@ -23,11 +29,20 @@ public sealed partial class SlackEventIngestor
     private readonly IInbox _inbox;
     private readonly TimeProvider _time;
     private readonly ILogger<SlackEventIngestor> _logger;
+    private readonly SlackReplySender _sender;
+    private readonly IDeduplicationStore _deduplication;
+    private readonly BridgeOptions _bridge;
+    private readonly IHostApplicationLifetime _lifetime;
 
-    public SlackEventIngestor(SlackBotIdentityHolder identity, IInbox inbox, TimeProvider time, ILogger<SlackEventIngestor> logger)
+    public SlackEventIngestor(SlackBotIdentityHolder identity, IInbox inbox, SlackReplySender sender, IDeduplicationStore deduplication,
+        IOptions<BridgeOptions> bridge, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SlackEventIngestor> logger)
     {
         _identity = identity;
         _inbox = inbox;
+        _sender = sender;
+        _deduplication = deduplication;
+        _bridge = bridge.Value;
+        _lifetime = lifetime;
         _time = time;
         _logger = logger;
     }
@@ -45,7 +60,31 @@ public sealed partial class SlackEventIngestor
             var eventId = payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("event_id", out var id) ? id.ToString() : "-";
             LogIgnored(_logger, eventId, parsed.IgnoredReason ?? "-");
         }
+        else if (parsed.Message.Text.Length > _bridge.MaxInboundLength)
+        {
+            LogTooLong(_logger, parsed.Message.MessageId, parsed.Message.Conversation.Value, parsed.Message.Text.Length);
+            _ = SendTooLongNoticeAsync(parsed.Message);
+            return null;
+        }
         return parsed.Message;
+    }
+
+    private async Task SendTooLongNoticeAsync(SlackUserMessage message)
+    {
+        var stopping = _lifetime.ApplicationStopping;
+        try
+        {
+            if (await _deduplication.TryMarkAsync(SlackEventParser.Platform, message.MessageId, stopping))
+            {
+                await _sender.SendAsync(message.ReplyTarget, _bridge.TooLongMessage.Replace(
+                    "{MaxInboundLength}", _bridge.MaxInboundLength.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), stopping);
+            }
+        }
+        catch (Exception ex)
+        {
+            // A notice is courtesy: never let one fault an unobserved task.
+            LogNoticeFailed(_logger, message.MessageId, ex.GetType().Name, ex.Message);
+        }
     }
 
     /// <summary>Hands a parsed message to the inbox; the user id stands in for the name until a session needs it.</summary>
@@ -81,6 +120,13 @@ public sealed partial class SlackEventIngestor
 
     public async Task<SlackIngestOutcome> IngestAsync(JsonElement payload, CancellationToken cancellationToken) =>
         Parse(payload) is { } message ? await AcceptAsync(message, cancellationToken) : SlackIngestOutcome.Ignored;
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "Slack message {MessageId} ({ConversationKey}) has {Length} characters, above Bridge:MaxInboundLength: answered with Bridge:TooLongMessage, not sent to the agent")]
+    private static partial void LogTooLong(ILogger logger, string messageId, string conversationKey, int length);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not answer the too-long Slack message {MessageId} ({ErrorKind}: {Reason})")]
+    private static partial void LogNoticeFailed(ILogger logger, string messageId, string errorKind, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Ignored Slack event {EventId}: {Reason}")]
     private static partial void LogIgnored(ILogger logger, string eventId, string reason);
