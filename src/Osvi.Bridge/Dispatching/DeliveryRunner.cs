@@ -86,7 +86,7 @@ public sealed partial class DeliveryRunner(
             }
             var delay = RetryDelay(attempt);
             LogRetrying(logger, message.Platform, message.Conversation.Value, message.MessageId, attempt, outcome.Reason, delay);
-            metrics.InboxRetry(message.Platform);
+            metrics.InboxRetry(message.Platform, message.Instance);
             try
             {
                 await Task.Delay(delay, time, cancellationToken);

@@ -10,13 +10,13 @@ namespace Osvi.Bridge.Dispatching;
 /// </summary>
 public sealed class HandledMessages
 {
-    private readonly ConcurrentDictionary<(string Platform, string MessageId), TaskCompletionSource<DeliveryResult>> _watches = new();
+    private readonly ConcurrentDictionary<(string Platform, string EventId), TaskCompletionSource<DeliveryResult>> _watches = new();
 
     /// <summary>Completes with the result once the message is handled (or given up) in this process.</summary>
     public Task<DeliveryResult> Watch(InboundMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        return _watches.GetOrAdd((message.Platform, message.MessageId),
+        return _watches.GetOrAdd((message.Platform, message.DeduplicationId),
             static _ => new TaskCompletionSource<DeliveryResult>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
     }
 
@@ -24,7 +24,7 @@ public sealed class HandledMessages
     public void Report(InboundMessage message, DeliveryResult result)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (!_watches.IsEmpty && _watches.TryRemove((message.Platform, message.MessageId), out var watch))
+        if (!_watches.IsEmpty && _watches.TryRemove((message.Platform, message.DeduplicationId), out var watch))
         {
             watch.TrySetResult(result);
         }

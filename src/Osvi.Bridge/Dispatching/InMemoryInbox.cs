@@ -64,7 +64,7 @@ public sealed partial class InMemoryInbox : IInbox, IHostedService, IDisposable
             if (!await _deduplication.TryMarkAsync(message.Platform, message.DeduplicationId, cancellationToken))
             {
                 LogDuplicate(_logger, message.Platform, message.MessageId);
-                _metrics.Duplicate(message.Platform);
+                _metrics.Duplicate(message.Platform, message.Instance);
                 _handled.Report(message, DeliveryResult.Finished);
                 receipts[i] = new InboxReceipt(InboxOutcome.Duplicate);
                 continue;
@@ -78,7 +78,7 @@ public sealed partial class InMemoryInbox : IInbox, IHostedService, IDisposable
                 await UnmarkQuietlyAsync(message);
                 throw;
             }
-            _metrics.Received(message.Platform);
+            _metrics.Received(message.Platform, message.Instance);
             _scheduler.Schedule(message.Conversation.Value, () => RunAsync(message));
             receipts[i] = new InboxReceipt(InboxOutcome.Accepted);
         }
@@ -101,7 +101,7 @@ public sealed partial class InMemoryInbox : IInbox, IHostedService, IDisposable
                 case DeliveryResult.DeadLettered:
                     // Without Redis there is nowhere durable to keep it: the reason is all that is left.
                     LogGaveUp(_logger, message.Platform, message.Conversation.Value, message.MessageId, reason);
-                    _metrics.DeadLettered(message.Platform);
+                    _metrics.DeadLettered(message.Platform, message.Instance);
                     break;
                 case DeliveryResult.Abandoned:
                     LogLost(_logger, message.Platform, message.Conversation.Value, message.MessageId);

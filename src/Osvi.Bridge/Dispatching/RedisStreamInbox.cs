@@ -162,7 +162,7 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
         var receipts = new InboxReceipt[messages.Count];
         for (var i = 0; i < messages.Count; i++)
         {
-            _metrics.Received(messages[i].Platform);
+            _metrics.Received(messages[i].Platform, messages[i].Instance);
             receipts[i] = new InboxReceipt(InboxOutcome.Accepted);
         }
         return receipts;
@@ -600,7 +600,7 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
             using var scope = _logger.BeginScope(new LogFields(new("InboxPartition", partition.Number), new("InboxEntry", entryId)));
             if (replay)
             {
-                _metrics.InboxRedelivery(message.Platform);
+                _metrics.InboxRedelivery(message.Platform, message.Instance);
             }
             // The seen marker holds the id of the entry that took the event first: another entry with the
             // same event is a redelivery, while this entry coming back after a crash is not.
@@ -608,7 +608,7 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
             if (!first)
             {
                 LogDuplicate(_logger, message.Platform, message.MessageId);
-                _metrics.Duplicate(message.Platform);
+                _metrics.Duplicate(message.Platform, message.Instance);
                 await UntilStoredAsync(() => CompleteAsync(database, partition.Number, entryId));
                 _handled.Report(message, DeliveryResult.Finished);
                 return;
@@ -625,7 +625,7 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
                     break;
                 case DeliveryResult.DeadLettered:
                     LogDeadLettered(_logger, message.Platform, message.Conversation.Value, message.MessageId, reason);
-                    _metrics.DeadLettered(message.Platform);
+                    _metrics.DeadLettered(message.Platform, message.Instance);
                     await UntilStoredAsync(() => DeadLetterAsync(database, partition.Number, entryId, raw, reason, previousAttempts + 1));
                     break;
             }

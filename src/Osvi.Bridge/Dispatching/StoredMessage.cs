@@ -18,13 +18,16 @@ public sealed record StoredMessage(
     [property: JsonPropertyName("chat")] string ChatId,
     [property: JsonPropertyName("thread")] string? ThreadId,
     [property: JsonPropertyName("replyTo")] string? ReplyToMessageId,
-    [property: JsonPropertyName("received")] DateTimeOffset ReceivedAt)
+    [property: JsonPropertyName("received")] DateTimeOffset ReceivedAt,
+    [property: JsonPropertyName("instance"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Instance = null,
+    [property: JsonPropertyName("agent"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? AgentUuid = null)
 {
     public static string Serialize(InboundMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
         var stored = new StoredMessage(message.Platform, message.Conversation.Value, message.MessageId, message.UserId, message.DisplayName,
-            message.Text, message.ReplyTarget.ChatId, message.ReplyTarget.ThreadId, message.ReplyTarget.ReplyToMessageId, message.ReceivedAt);
+            message.Text, message.ReplyTarget.ChatId, message.ReplyTarget.ThreadId, message.ReplyTarget.ReplyToMessageId, message.ReceivedAt,
+            message.Instance.Length == 0 ? null : message.Instance, message.AgentUuid);
         return JsonSerializer.Serialize(stored, StoredMessageJson.Default.StoredMessage);
     }
 
@@ -46,6 +49,9 @@ public sealed record StoredMessage(
                 new ReplyTarget(s.ChatId, s.ThreadId, s.ReplyToMessageId))
             {
                 ReceivedAt = s.ReceivedAt,
+                // Entries written before several bots existed name none: they belong to the default one.
+                Instance = s.Instance ?? "",
+                AgentUuid = s.AgentUuid,
             };
         }
         catch (JsonException)

@@ -36,7 +36,9 @@ public static class CheckCommand
 
         var osvi = services.GetRequiredService<IOptions<OsviOptions>>().Value;
         await output.WriteLineAsync($"[ OK ] configuration: valid; OSVI {osvi.BaseUrl} (chat API {osvi.ApiVersion}), token {Mask(osvi.ApiToken)}, agent {osvi.AgentUuid}");
-        var channels = services.GetServices<Messaging.IReplySender>().Select(s => s.Platform).ToList();
+        // One name per bot and app: "telegram" for the default bot, "telegram:{botId}" and "slack:{appId}" for the others.
+        var channels = services.GetServices<Messaging.IReplySender>()
+            .Select(s => s.Instance.Length == 0 ? s.Platform : s.Platform + ":" + s.Instance).ToList();
         await output.WriteLineAsync(channels.Count > 0
             ? $"[ OK ] channels: {string.Join(", ", channels)}"
             : "[FAIL] channels: none configured (set Telegram__BotToken and/or Slack__BotToken); the worker will not start");

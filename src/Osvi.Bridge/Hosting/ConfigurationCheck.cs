@@ -19,7 +19,7 @@ namespace Osvi.Bridge.Hosting;
 public static partial class ConfigurationCheck
 {
     public const string NoChannel =
-        "No channel is configured: set Telegram:BotToken (Telegram__BotToken) and/or Slack:BotToken (Slack__BotToken).";
+        "No channel is configured: set Telegram:BotToken (Telegram__BotToken) and/or Slack:BotToken (Slack__BotToken), or list bots and apps as Telegram:Bots:0:BotToken / Slack:Apps:0:BotToken.";
 
     /// <param name="configuration">The host's configuration (files, environment, command line).</param>
     /// <param name="requireChannel">Whether a missing channel is a problem (the worker) or not (<c>chat</c>, <c>check</c>).</param>
@@ -27,26 +27,34 @@ public static partial class ConfigurationCheck
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var problems = new List<string>();
-        CheckSection<OsviOptions>(configuration, OsviOptions.Section, [new OsviOptionsValidator(), new OsviOptionsConsistency()], problems);
+        // Osvi:AgentUuid is needed only when some bot or app names no agent of its own.
+        CheckSection<OsviOptions>(configuration, OsviOptions.Section, [new OsviOptionsValidator(), new OsviOptionsConsistency()], problems,
+            (_, options, _) => options.AgentUuid = ChannelAgents.DefaultAgent(configuration, options.AgentUuid));
         CheckSection<RedisOptions>(configuration, RedisOptions.Section, [new RedisOptionsValidator()], problems);
         CheckSection<SessionsOptions>(configuration, SessionsOptions.Section, [new SessionsOptionsValidator()], problems);
         CheckSection<BridgeOptions>(configuration, BridgeOptions.Section, [new BridgeOptionsValidator()], problems);
         CheckSection<InboxOptions>(configuration, InboxOptions.Section, [new InboxOptionsValidator()], problems);
-        var telegram = TelegramOptions.IsEnabled(configuration);
-        if (telegram)
+        if (TelegramOptions.IsEnabled(configuration))
         {
             CheckSection<TelegramOptions>(configuration, TelegramOptions.Section, [new TelegramOptionsValidator()], problems,
                 (section, options, found) => options.ReadAllowLists(section, found));
         }
-        var slack = !string.IsNullOrWhiteSpace(configuration.GetSection(SlackOptions.Section)["BotToken"]);
-        if (slack)
+        // The bots of Telegram:Bots, each by its full key.
+        TelegramBotEntries.FindProblems(configuration, problems);
+        var telegram = TelegramBotEntries.Sections(configuration).Count > 0;
+        if (!string.IsNullOrWhiteSpace(configuration.GetSection(SlackOptions.Section)["BotToken"]))
         {
             CheckSection<SlackOptions>(configuration, SlackOptions.Section, [new SlackOptionsValidator()], problems);
         }
+        SlackAppEntries.FindProblems(configuration, problems);
+        var slack = SlackAppEntries.Sections(configuration).Count > 0;
         if (requireChannel && !telegram && !slack)
         {
             problems.Add(NoChannel);
         }
+        var distinct = problems.Distinct(StringComparer.Ordinal).ToList();
+        problems.Clear();
+        problems.AddRange(distinct);
         return problems;
     }
 

@@ -40,16 +40,28 @@ public sealed class OsviReadinessCheck(OsviAuthState auth) : IHealthCheck
                 : HealthCheckResult.Healthy("OSVI token accepted"));
 }
 
-/// <summary><c>/readyz</c>: every configured channel is connected to its platform.</summary>
+/// <summary>
+/// <c>/readyz</c>: every configured channel is connected to its platform. The description names the
+/// channels that are down first. A platform with several bots or apps (<c>telegram</c>, <c>telegram:{botId}</c>, …)
+/// is ready while one of them is connected: the others being down is reported as degraded (still HTTP 200),
+/// so that one bot down does not take the replica, and with it every other bot, out of service.
+/// </summary>
 public sealed class ChannelsReadinessCheck(ChannelStatusBoard board) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var channels = board.Snapshot();
+        var channels = board.Snapshot().OrderBy(c => c.Channel, StringComparer.Ordinal).ToArray();
         var down = channels.Where(c => !c.Connected).ToArray();
-        var detail = string.Join("; ", channels.Select(c => $"{c.Channel}: {c.Detail}"));
-        return Task.FromResult(down.Length == 0
-            ? HealthCheckResult.Healthy(detail.Length == 0 ? "no channels" : detail)
-            : HealthCheckResult.Unhealthy(detail));
+        var all = string.Join("; ", channels.Select(c => $"{c.Channel}: {c.Detail}"));
+        if (down.Length == 0)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy(all.Length == 0 ? "no channels" : all));
+        }
+        var detail = $"down: {string.Join(", ", down.Select(c => c.Channel))}; {all}";
+        var platformDown = down.Select(c => PlatformOf(c.Channel)).Distinct(StringComparer.Ordinal)
+            .Any(platform => !channels.Any(c => c.Connected && PlatformOf(c.Channel) == platform));
+        return Task.FromResult(platformDown ? HealthCheckResult.Unhealthy(detail) : HealthCheckResult.Degraded(detail));
     }
+
+    private static string PlatformOf(string channel) => channel.Split(':', 2)[0];
 }

@@ -10,6 +10,9 @@ public interface IDisplayNameResolver
     /// <summary>The platform served; matches <see cref="InboundMessage.Platform"/>.</summary>
     string Platform { get; }
 
+    /// <summary>The bot or app whose view of the platform it reads; matches <see cref="InboundMessage.Instance"/>.</summary>
+    string Instance => "";
+
     /// <summary>The name to show the agent; falls back (to the user id) rather than fail.</summary>
     Task<string> ResolveAsync(InboundMessage message, CancellationToken cancellationToken);
 }

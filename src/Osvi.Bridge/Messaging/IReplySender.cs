@@ -9,6 +9,9 @@ public interface IReplySender
     /// <summary>The platform this sender serves; matches <see cref="InboundMessage.Platform"/>.</summary>
     string Platform { get; }
 
+    /// <summary>The bot or app this sender speaks as; matches <see cref="InboundMessage.Instance"/> (empty: the platform's default entry).</summary>
+    string Instance => "";
+
     /// <summary>
     /// Delivers the agent's Markdown text. Throws <see cref="ReplyDeliveryException"/> when the
     /// platform refused it for good (blocked, chat gone); transient failures are retried inside.

@@ -38,6 +38,16 @@ public sealed record InboundMessage(
 
     /// <summary>When the adapter received the event; used for end-to-end latency.</summary>
     public DateTimeOffset ReceivedAt { get; init; } = DateTimeOffset.UtcNow;
+
+    /// <summary>
+    /// The bot or app of <see cref="Platform"/> that received the message and must answer it: empty for
+    /// the platform's first, default entry (as every message of a single-bot bridge), else the entry's id
+    /// (the Telegram bot id, the Slack app id). Selects the <see cref="IReplySender"/> together with the platform.
+    /// </summary>
+    public string Instance { get; init; } = "";
+
+    /// <summary>The agent that answers, as its channel entry names it; null for <c>Osvi:AgentUuid</c>.</summary>
+    public string? AgentUuid { get; init; }
 }
 
 /// <summary>

@@ -46,6 +46,14 @@ public sealed class OsviOptions : IValidatableObject
     /// <summary>Why binding failed (a value of the wrong type, e.g. <c>ApiVersion=V2</c>); reported by validation.</summary>
     internal string? BindingError { get; set; }
 
+    /// <summary>These options speaking for another agent (a channel entry's <c>AgentUuid</c>).</summary>
+    internal OsviOptions WithAgent(string agentUuid)
+    {
+        var copy = (OsviOptions)MemberwiseClone();
+        copy.AgentUuid = agentUuid;
+        return copy;
+    }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (!Enum.IsDefined(ApiVersion))

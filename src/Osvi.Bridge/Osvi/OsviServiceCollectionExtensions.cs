@@ -27,6 +27,7 @@ public static class OsviServiceCollectionExtensions
                     // "Failed to convert configuration value 'V2' at 'Osvi:ApiVersion' to type …": names the key.
                     options.BindingError = ex.Message;
                 }
+                options.AgentUuid = ChannelAgents.DefaultAgent(configuration, options.AgentUuid);
             })
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<OsviOptions>, OsviBindingValidator>();
@@ -43,6 +44,7 @@ public static class OsviServiceCollectionExtensions
             sp.GetRequiredService<IOptions<OsviOptions>>().Value.ApiVersion == OsviApiVersion.V1
                 ? sp.GetRequiredService<V1AgentConversation>()
                 : sp.GetRequiredService<LegacyAgentConversation>());
+        services.AddSingleton<AgentDirectory>();
         return services;
     }
 

@@ -16,22 +16,23 @@ namespace Osvi.Bridge.Relay;
 /// </summary>
 public sealed partial class MessageRelay : IMessageHandler
 {
-    private readonly Dictionary<string, IReplySender> _senders;
+    private readonly Dictionary<(string Platform, string Instance), IReplySender> _senders;
     private readonly SessionResolver _sessions;
-    private readonly IAgentConversation _agent;
+    private readonly AgentDirectory _agents;
     private readonly BridgeOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<MessageRelay> _logger;
     private readonly BridgeMetrics _metrics;
     private readonly ApologyCooldown _apologies;
 
-    public MessageRelay(IEnumerable<IReplySender> senders, SessionResolver sessions, IAgentConversation agent,
+    public MessageRelay(IEnumerable<IReplySender> senders, SessionResolver sessions, AgentDirectory agents,
         IOptions<BridgeOptions> options, TimeProvider time, BridgeMetrics metrics, ILogger<MessageRelay> logger)
     {
         _metrics = metrics;
-        _senders = senders.ToDictionary(s => s.Platform, StringComparer.OrdinalIgnoreCase);
+        // The reply goes out through the bot or app that received the message, never another one.
+        _senders = senders.ToDictionary(s => (s.Platform.ToLowerInvariant(), s.Instance));
         _sessions = sessions;
-        _agent = agent;
+        _agents = agents;
         _options = options.Value;
         _time = time;
         _logger = logger;
@@ -48,13 +49,26 @@ public sealed partial class MessageRelay : IMessageHandler
         activity?.SetTag("osvi_bridge.platform", message.Platform);
         activity?.SetTag("osvi_bridge.conversation", message.Conversation.Value);
         activity?.SetTag("osvi_bridge.attempt", delivery.Attempt);
-        using var scope = _logger.BeginScope(new LogFields(
-            "Platform", message.Platform, "ConversationKey", message.Conversation.Value, "MessageId", message.MessageId));
-
-        if (!_senders.TryGetValue(message.Platform, out var sender))
+        if (message.Instance.Length > 0)
         {
-            LogNoSender(_logger, message.Platform);
-            return HandlingOutcome.DeadLetter($"no reply sender for platform '{message.Platform}' in this bridge");
+            activity?.SetTag("osvi_bridge.instance", message.Instance);
+        }
+        if (message.AgentUuid is not null)
+        {
+            activity?.SetTag("osvi_bridge.agent", message.AgentUuid);
+        }
+        // A single-bot bridge logs the three fields it always did; a bot or app of a list adds which one, and its agent.
+        using var scope = _logger.BeginScope(message.Instance.Length == 0 && message.AgentUuid is null
+            ? new LogFields("Platform", message.Platform, "ConversationKey", message.Conversation.Value, "MessageId", message.MessageId)
+            : new LogFields(new("Platform", message.Platform), new("Instance", message.Instance), new("Agent", message.AgentUuid ?? "(default)"),
+                new("ConversationKey", message.Conversation.Value), new("MessageId", message.MessageId)));
+
+        if (!_senders.TryGetValue((message.Platform.ToLowerInvariant(), message.Instance), out var sender))
+        {
+            LogNoSender(_logger, message.Platform, message.Instance);
+            return HandlingOutcome.DeadLetter(message.Instance.Length == 0
+                ? $"no reply sender for platform '{message.Platform}' in this bridge"
+                : $"no reply sender for {message.Platform} '{message.Instance}' in this bridge (is that bot or app still configured?)");
         }
         LogText(_logger, message.Text);
 
@@ -106,11 +120,11 @@ public sealed partial class MessageRelay : IMessageHandler
             switch (state.Outcome)
             {
                 case "answered" or "redelivered":
-                    _metrics.Answered(message.Platform);
-                    _metrics.EndToEnd(message.Platform, _time.GetUtcNow() - message.ReceivedAt);
+                    _metrics.Answered(message.Platform, message.Instance);
+                    _metrics.EndToEnd(message.Platform, _time.GetUtcNow() - message.ReceivedAt, message.Instance);
                     break;
                 case "failed" or "undeliverable" or "unfinished":
-                    _metrics.Failed(message.Platform, state.Outcome);
+                    _metrics.Failed(message.Platform, state.Outcome, message.Instance);
                     break;
             }
             LogHandled(_logger, message.Platform, message.Conversation.Value, state.SessionId ?? "-",
@@ -130,7 +144,7 @@ public sealed partial class MessageRelay : IMessageHandler
                 reply = await StartAsync(message, state, cancellationToken);
                 break;
             case BridgeCommand.Reset:
-                await _sessions.ResetAsync(message.Conversation, cancellationToken);
+                await _sessions.ResetAsync(message, cancellationToken);
                 (reply, state.Outcome) = (_options.ResetMessage, "reset");
                 break;
             case BridgeCommand.Help:
@@ -183,7 +197,7 @@ public sealed partial class MessageRelay : IMessageHandler
             if (reply.SessionId != session.SessionId)
             {
                 // v1 answered in another session (it may move a customer on): keep the conversation there.
-                await _sessions.FollowAsync(message.Conversation, reply.SessionId, cancellationToken);
+                await _sessions.FollowAsync(message, reply.SessionId, cancellationToken);
                 state.SessionId = reply.SessionId;
             }
 
@@ -263,7 +277,7 @@ public sealed partial class MessageRelay : IMessageHandler
         var started = _time.GetTimestamp();
         try
         {
-            return await _agent.SendAsync(sessionId, message.Conversation, message.Text, cancellationToken);
+            return await _agents.For(message).SendAsync(sessionId, message.Conversation, message.Text, cancellationToken);
         }
         finally
         {
@@ -359,8 +373,8 @@ public sealed partial class MessageRelay : IMessageHandler
     [LoggerMessage(Level = LogLevel.Debug, Message = "Message text: {Text}")]
     private static partial void LogText(ILogger logger, string text);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "No reply sender for platform {Platform}; message dead-lettered")]
-    private static partial void LogNoSender(ILogger logger, string platform);
+    [LoggerMessage(Level = LogLevel.Error, Message = "No reply sender for platform {Platform} (instance '{Instance}'); message dead-lettered")]
+    private static partial void LogNoSender(ILogger logger, string platform, string instance);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "OSVI no longer knows session {SessionId}; starting a new one and resending once")]
     private static partial void LogSessionGone(ILogger logger, Exception exception, string sessionId);

@@ -11,17 +11,18 @@ public sealed record ResolvedSession(string SessionId, bool Created, string? Wel
 /// <summary>
 /// Finds a conversation's OSVI session or starts one. The inbox runs a conversation's messages one at a
 /// time across all replicas, so no lock is needed; should two starts ever race (a replica that outlived
-/// its lease), the store keeps the first and the other session is closed again.
+/// its lease), the store keeps the first and the other session is closed again. A session belongs to the
+/// agent of the message's bot or app: it is stored under <see cref="AgentDirectory.SessionKey"/>.
 /// </summary>
 public sealed partial class SessionResolver(
     ISessionStore store,
-    IAgentConversation agent,
+    AgentDirectory agents,
     BridgeMetrics metrics,
     ILogger<SessionResolver> logger,
     IEnumerable<IDisplayNameResolver> nameResolvers)
 {
-    private readonly Dictionary<string, IDisplayNameResolver> _nameResolvers =
-        nameResolvers.ToDictionary(r => r.Platform, StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<(string Platform, string Instance), IDisplayNameResolver> _nameResolvers =
+        nameResolvers.ToDictionary(r => (r.Platform.ToLowerInvariant(), r.Instance));
 
     /// <summary>The conversation's session, or a new one named after <paramref name="sender"/> (its name looked up only then).</summary>
     public Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, InboundMessage sender, CancellationToken cancellationToken) =>
@@ -32,27 +33,29 @@ public sealed partial class SessionResolver(
     private async Task<ResolvedSession> GetOrCreateAsync(ConversationKey conversation, InboundMessage sender, bool continueActive,
         CancellationToken cancellationToken)
     {
-        var existing = await store.GetAsync(conversation, cancellationToken);
+        var agent = agents.For(sender);
+        var key = agents.SessionKey(conversation, sender.AgentUuid);
+        var existing = await store.GetAsync(key, cancellationToken);
         if (existing is not null)
         {
             return new ResolvedSession(existing, false, null);
         }
         if (continueActive && await agent.FindActiveSessionAsync(conversation, cancellationToken) is { } active)
         {
-            var kept = await store.AddAsync(conversation, active.SessionId, cancellationToken);
+            var kept = await store.AddAsync(key, active.SessionId, cancellationToken);
             LogContinued(logger, kept);
             return new ResolvedSession(kept, false, null);
         }
         // Only a new session needs the sender's name: looked up here, never on the path that acknowledges the platform.
-        var personName = _nameResolvers.TryGetValue(sender.Platform, out var names)
+        var personName = _nameResolvers.TryGetValue((sender.Platform.ToLowerInvariant(), sender.Instance), out var names)
             ? await names.ResolveAsync(sender, cancellationToken)
             : sender.DisplayName;
         var started = await agent.StartSessionAsync(conversation, personName, cancellationToken);
-        var stored = await store.AddAsync(conversation, started.SessionId, cancellationToken);
+        var stored = await store.AddAsync(key, started.SessionId, cancellationToken);
         if (stored != started.SessionId)
         {
             LogLostRace(logger, started.SessionId, stored);
-            await CloseQuietlyAsync(conversation, started.SessionId, cancellationToken);
+            await CloseQuietlyAsync(agent, conversation, started.SessionId, cancellationToken);
             return new ResolvedSession(stored, false, null);
         }
         LogStarted(logger, started.SessionId);
@@ -63,7 +66,8 @@ public sealed partial class SessionResolver(
     /// <summary>Starts a new session in place of one OSVI no longer knows.</summary>
     public async Task<ResolvedSession> ReplaceAsync(ConversationKey conversation, InboundMessage sender, CancellationToken cancellationToken)
     {
-        await store.RemoveAsync(conversation, cancellationToken);
+        ArgumentNullException.ThrowIfNull(sender);
+        await store.RemoveAsync(agents.SessionKey(conversation, sender.AgentUuid), cancellationToken);
         return await GetOrCreateAsync(conversation, sender, continueActive: false, cancellationToken);
     }
 
@@ -71,16 +75,37 @@ public sealed partial class SessionResolver(
     /// Stores the session OSVI answered in when it is not the one the message named (v1 may move a
     /// customer to another session), so the next message goes there.
     /// </summary>
-    public async Task FollowAsync(ConversationKey conversation, string sessionId, CancellationToken cancellationToken)
+    public Task FollowAsync(ConversationKey conversation, string sessionId, CancellationToken cancellationToken) =>
+        FollowAsync(conversation, null, sessionId, cancellationToken);
+
+    /// <summary>As <see cref="FollowAsync(ConversationKey, string, CancellationToken)"/>, in the session of the message's agent.</summary>
+    public Task FollowAsync(InboundMessage message, string sessionId, CancellationToken cancellationToken)
     {
-        await store.SetAsync(conversation, sessionId, cancellationToken);
+        ArgumentNullException.ThrowIfNull(message);
+        return FollowAsync(message.Conversation, message.AgentUuid, sessionId, cancellationToken);
+    }
+
+    private async Task FollowAsync(ConversationKey conversation, string? agentUuid, string sessionId, CancellationToken cancellationToken)
+    {
+        await store.SetAsync(agents.SessionKey(conversation, agentUuid), sessionId, cancellationToken);
         LogFollowed(logger, sessionId);
     }
 
-    /// <summary>Forgets the conversation's session and closes it at OSVI; true when there was one.</summary>
-    public async Task<bool> ResetAsync(ConversationKey conversation, CancellationToken cancellationToken)
+    /// <summary>Forgets the conversation's session (of the default agent) and closes it at OSVI; true when there was one.</summary>
+    public Task<bool> ResetAsync(ConversationKey conversation, CancellationToken cancellationToken) =>
+        ResetAsync(conversation, null, cancellationToken);
+
+    /// <summary>Forgets the conversation's session with the message's agent and closes it at OSVI; true when there was one.</summary>
+    public Task<bool> ResetAsync(InboundMessage message, CancellationToken cancellationToken)
     {
-        var sessionId = await store.RemoveAsync(conversation, cancellationToken);
+        ArgumentNullException.ThrowIfNull(message);
+        return ResetAsync(message.Conversation, message.AgentUuid, cancellationToken);
+    }
+
+    private async Task<bool> ResetAsync(ConversationKey conversation, string? agentUuid, CancellationToken cancellationToken)
+    {
+        var agent = agents.For(agentUuid);
+        var sessionId = await store.RemoveAsync(agents.SessionKey(conversation, agentUuid), cancellationToken);
         try
         {
             // Without a mapping, a session OSVI still holds open (v1) would be continued by the next message.
@@ -94,11 +119,11 @@ public sealed partial class SessionResolver(
         {
             return false;
         }
-        await CloseQuietlyAsync(conversation, sessionId, cancellationToken);
+        await CloseQuietlyAsync(agent, conversation, sessionId, cancellationToken);
         return true;
     }
 
-    private async Task CloseQuietlyAsync(ConversationKey conversation, string sessionId, CancellationToken cancellationToken)
+    private async Task CloseQuietlyAsync(IAgentConversation agent, ConversationKey conversation, string sessionId, CancellationToken cancellationToken)
     {
         try
         {

@@ -69,20 +69,36 @@ public sealed class BridgeMetrics
         Meter.CreateObservableGauge("osvi_bridge.inbox.leases", leasesHeld, "{partition}", "Inbox partitions this replica holds the lease of");
     }
 
-    public void InboxRetry(string platform) => _inboxRetries.Add(1, Platform(platform));
-    public void InboxRedelivery(string platform) => _redeliveries.Add(1, Platform(platform));
+    // instance: the bot or app of the platform (InboundMessage.Instance); its label is left out for the
+    // default entry, so a single-bot bridge exports the series it always did.
+    public void InboxRetry(string platform, string instance = "") => _inboxRetries.Add(1, Labels(platform, instance));
+    public void InboxRedelivery(string platform, string instance = "") => _redeliveries.Add(1, Labels(platform, instance));
     public void InboxTakeover(int messages) => _takeovers.Add(messages);
-    public void DeadLettered(string platform) => _deadLetters.Add(1, Platform(platform));
-    public void Received(string platform) => _received.Add(1, Platform(platform));
-    public void Duplicate(string platform) => _duplicates.Add(1, Platform(platform));
-    public void Answered(string platform) => _answered.Add(1, Platform(platform));
-    public void Failed(string platform, string reason) => _failed.Add(1, Platform(platform), new("reason", reason));
+    public void DeadLettered(string platform, string instance = "") => _deadLetters.Add(1, Labels(platform, instance));
+    public void Received(string platform, string instance = "") => _received.Add(1, Labels(platform, instance));
+    public void Duplicate(string platform, string instance = "") => _duplicates.Add(1, Labels(platform, instance));
+    public void Answered(string platform, string instance = "") => _answered.Add(1, Labels(platform, instance));
+    public void Failed(string platform, string reason, string instance = "")
+    {
+        var tags = Labels(platform, instance);
+        tags.Add("reason", reason);
+        _failed.Add(1, tags);
+    }
     public void Retry(string target) => _retries.Add(1, new KeyValuePair<string, object?>("target", target));
-    public void RateLimitWait(string platform) => _rateLimitWaits.Add(1, Platform(platform));
+    public void RateLimitWait(string platform, string instance = "") => _rateLimitWaits.Add(1, Labels(platform, instance));
     public void SessionCreated() => _sessionsCreated.Add(1);
     public void HelpRequested() => _helpRequested.Add(1);
     public void AgentLatency(TimeSpan elapsed) => _agentLatency.Record(elapsed.TotalSeconds);
-    public void EndToEnd(string platform, TimeSpan elapsed) => _endToEnd.Record(elapsed.TotalSeconds, Platform(platform));
+    public void EndToEnd(string platform, TimeSpan elapsed, string instance = "") => _endToEnd.Record(elapsed.TotalSeconds, Labels(platform, instance));
 
-    private static KeyValuePair<string, object?> Platform(string platform) => new("platform", platform);
+    private static TagList Labels(string platform, string instance)
+    {
+        var tags = new TagList { { "platform", platform } };
+        if (!string.IsNullOrEmpty(instance))
+        {
+            tags.Add("instance", instance);
+        }
+        return tags;
+    }
+
 }

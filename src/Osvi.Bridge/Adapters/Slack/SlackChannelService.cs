@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Hosting;
 using Osvi.Bridge.Messaging;
+using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Adapters.Slack;
 
@@ -36,12 +37,14 @@ public sealed partial class SlackChannelService : BackgroundService
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        _status.Report(SlackSocketModeClient.ChannelName, false, "starting: auth.test pending");
+        _status.Report(_options.ChannelName, false, "starting: auth.test pending");
         return base.StartAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // An app of Slack:Apps names itself in every line; the default app logs as a single app always did.
+        using var scope = _options.Instance.Length == 0 ? null : _logger.BeginScope(new LogFields("Channel", _options.ChannelName));
         try
         {
             await LearnIdentityAsync(stoppingToken);
@@ -53,6 +56,11 @@ public sealed partial class SlackChannelService : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             // Stopping.
+        }
+        catch (BridgeConfigurationException ex) when (!_options.RefusalStopsHost)
+        {
+            // Beside other apps, a refused token leaves this one down and named on /readyz; the others serve on.
+            LogAppRefused(_logger, _options.ChannelName, ex.Message);
         }
     }
 
@@ -66,27 +74,31 @@ public sealed partial class SlackChannelService : BackgroundService
                 var identity = await _api.AuthTestAsync(stoppingToken);
                 _identity.Set(identity);
                 LogIdentity(_logger, identity.UserId, identity.BotId, identity.TeamId, _options.Mode);
-                _status.Report(SlackSocketModeClient.ChannelName, _options.Mode == SlackReceiveMode.EventsApi,
-                    _options.Mode == SlackReceiveMode.EventsApi ? "events api: ready at POST " + SlackEventsEndpoint.Path : "socket mode: connecting");
+                _status.Report(_options.ChannelName, _options.Mode == SlackReceiveMode.EventsApi,
+                    _options.Mode == SlackReceiveMode.EventsApi ? "events api: ready at POST " + _options.EventsPath : "socket mode: connecting");
                 return;
             }
             catch (SlackApiException ex) when (ex.IsAuthenticationError)
             {
-                _status.Report(SlackSocketModeClient.ChannelName, false, $"Slack refused Slack:BotToken ({ex.Error})");
+                var key = _options.ConfigPath + ":BotToken";
+                _status.Report(_options.ChannelName, false, $"Slack refused {key} ({ex.Error})");
                 throw new BridgeConfigurationException(
-                    $"Slack refused Slack:BotToken (auth.test: {ex.Error}). Set Slack__BotToken to the app's bot token (xoxb-…) and make sure the app is installed in the workspace.",
+                    $"Slack refused {key} (auth.test: {ex.Error}). Set {key.Replace(":", "__", StringComparison.Ordinal)} to the app's bot token (xoxb-…) and make sure the app is installed in the workspace.",
                     ex);
             }
             catch (SlackApiException ex)
             {
                 // Slack unreachable or failing is not a configuration error: keep trying, not ready meanwhile.
-                _status.Report(SlackSocketModeClient.ChannelName, false, $"auth.test failed ({ex.Error}); retrying");
+                _status.Report(_options.ChannelName, false, $"auth.test failed ({ex.Error}); retrying");
                 LogAuthDeferred(_logger, ex.Error, delay.TotalSeconds);
             }
             await Task.Delay(delay, _time, stoppingToken);
             delay = TimeSpan.FromTicks(Math.Min(MaxAuthRetryDelay.Ticks, Math.Max(delay.Ticks * 2, TimeSpan.FromMilliseconds(100).Ticks)));
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Channel} stays down, the other apps serve on: {Reason}")]
+    private static partial void LogAppRefused(ILogger logger, string channel, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Slack bot user {UserId} (bot {BotId}) in team {TeamId}; receiving via {Mode}")]
     private static partial void LogIdentity(ILogger logger, string userId, string botId, string teamId, SlackReceiveMode mode);

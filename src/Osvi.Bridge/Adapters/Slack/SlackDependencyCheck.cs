@@ -9,7 +9,8 @@ namespace Osvi.Bridge.Adapters.Slack;
 /// </summary>
 public sealed class SlackDependencyCheck(SlackApiClient slack, IOptions<SlackOptions> options) : IDependencyCheck
 {
-    public string Name => "slack";
+    /// <summary>One line per app: the default app as always, an app of <c>Slack:Apps</c> by its key.</summary>
+    public string Name => options.Value.Instance.Length == 0 ? "slack" : $"slack ({options.Value.ConfigPath}, app {options.Value.AppId})";
 
     public async Task<DependencyCheckResult> RunAsync(CancellationToken cancellationToken)
     {
@@ -26,7 +27,7 @@ public sealed class SlackDependencyCheck(SlackApiClient slack, IOptions<SlackOpt
         var detail = $"auth.test ok: bot user {identity.UserId} in team {identity.TeamId}";
         if (options.Value.Mode != SlackReceiveMode.SocketMode)
         {
-            return DependencyCheckResult.Pass(detail + "; Events API mode (POST /slack/events)");
+            return DependencyCheckResult.Pass(detail + $"; Events API mode (POST {options.Value.EventsPath})");
         }
         try
         {

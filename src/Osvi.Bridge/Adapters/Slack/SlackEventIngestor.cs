@@ -33,10 +33,13 @@ public sealed partial class SlackEventIngestor
     private readonly IDeduplicationStore _deduplication;
     private readonly BridgeOptions _bridge;
     private readonly IHostApplicationLifetime _lifetime;
+    private readonly SlackOptions? _app;
 
     public SlackEventIngestor(SlackBotIdentityHolder identity, IInbox inbox, SlackReplySender sender, IDeduplicationStore deduplication,
-        IOptions<BridgeOptions> bridge, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SlackEventIngestor> logger)
+        IOptions<BridgeOptions> bridge, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SlackEventIngestor> logger,
+        IOptions<SlackOptions>? app = null)
     {
+        _app = app?.Value;
         _identity = identity;
         _inbox = inbox;
         _sender = sender;
@@ -47,6 +50,9 @@ public sealed partial class SlackEventIngestor
         _logger = logger;
     }
 
+    /// <summary>Empty for the default app, else the app's id (<see cref="InboundMessage.Instance"/>).</summary>
+    public string Instance => _app?.Instance ?? "";
+
     /// <summary>True once <c>auth.test</c> told us who we are; before that events cannot be judged.</summary>
     public bool IsReady => _identity.Current is not null;
 
@@ -54,7 +60,7 @@ public sealed partial class SlackEventIngestor
     public SlackUserMessage? Parse(JsonElement payload)
     {
         var identity = _identity.Current ?? throw new InvalidOperationException("The Slack bot identity is not known yet (auth.test).");
-        var parsed = SlackEventParser.Parse(payload, identity);
+        var parsed = SlackEventParser.Parse(payload, identity, Instance);
         if (parsed.Message is null)
         {
             var eventId = payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("event_id", out var id) ? id.ToString() : "-";
@@ -74,7 +80,9 @@ public sealed partial class SlackEventIngestor
         var stopping = _lifetime.ApplicationStopping;
         try
         {
-            if (await _deduplication.TryMarkAsync(SlackEventParser.Platform, message.MessageId, stopping))
+            // The default app keeps the mark it always took; another app's mark names the app.
+            var eventId = Instance.Length == 0 ? message.MessageId : Instance + ":" + message.MessageId;
+            if (await _deduplication.TryMarkAsync(SlackEventParser.Platform, eventId, stopping))
             {
                 await _sender.SendAsync(message.ReplyTarget, _bridge.TooLongMessage.Replace(
                     "{MaxInboundLength}", _bridge.MaxInboundLength.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), stopping);
@@ -95,6 +103,8 @@ public sealed partial class SlackEventIngestor
             message.UserId, message.Text, message.ReplyTarget)
         {
             ReceivedAt = _time.GetUtcNow(),
+            Instance = Instance,
+            AgentUuid = _app?.AgentUuid,
         };
         var receipt = await _inbox.AcceptAsync(inbound, cancellationToken);
         LogAccepted(_logger, message.MessageId, message.Conversation.Value, receipt.Outcome);
@@ -107,7 +117,7 @@ public sealed partial class SlackEventIngestor
         ArgumentNullException.ThrowIfNull(messages);
         var now = _time.GetUtcNow();
         var inbound = messages.Select(m => new InboundMessage(SlackEventParser.Platform, m.Conversation, m.MessageId, m.UserId,
-            m.UserId, m.Text, m.ReplyTarget) { ReceivedAt = now }).ToList();
+            m.UserId, m.Text, m.ReplyTarget) { ReceivedAt = now, Instance = Instance, AgentUuid = _app?.AgentUuid }).ToList();
         var receipts = await _inbox.AcceptManyAsync(inbound, cancellationToken);
         var outcomes = new SlackIngestOutcome[receipts.Count];
         for (var i = 0; i < receipts.Count; i++)

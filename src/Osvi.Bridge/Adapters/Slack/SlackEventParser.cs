@@ -29,7 +29,14 @@ public static partial class SlackEventParser
 {
     public const string Platform = "slack";
 
-    public static SlackParseResult Parse(JsonElement payload, SlackBotIdentity identity)
+    /// <param name="payload">The Events API payload.</param>
+    /// <param name="identity">The app's bot user, from <c>auth.test</c>.</param>
+    /// <param name="instance">
+    /// Empty for the default app, whose keys are <c>slack:{teamId}:…</c> as they always were; another app's
+    /// id, which its keys carry as <c>slack:{appId}@{teamId}:…</c>, so two apps in one workspace never share a
+    /// conversation, a session or a de-duplication mark.
+    /// </param>
+    public static SlackParseResult Parse(JsonElement payload, SlackBotIdentity identity, string instance = "")
     {
         ArgumentNullException.ThrowIfNull(identity);
         if (payload.ValueKind != JsonValueKind.Object || Read(payload, "type") != "event_callback")
@@ -68,6 +75,10 @@ public static partial class SlackEventParser
         }
 
         var team = Read(payload, "team_id") ?? identity.TeamId;
+        if (!string.IsNullOrEmpty(instance))
+        {
+            team = instance + "@" + team;
+        }
         var threadTs = Read(ev, "thread_ts");
         var text = CleanText(Read(ev, "text") ?? "", identity.UserId);
         var messageId = $"{channel}:{ts}";

@@ -94,6 +94,29 @@ public sealed class SlackOptions : IValidatableObject
 
     public bool IsEnabled => !string.IsNullOrWhiteSpace(BotToken);
 
+    // Which configured app these options are (SlackAppEntries); not configuration keys themselves.
+
+    /// <summary>Where the app's keys live: <c>Slack</c>, or <c>Slack:Apps:N</c> for an app of the list.</summary>
+    internal string ConfigPath { get; set; } = Section;
+
+    /// <summary>The app's ID (<c>Slack:Apps:N:AppId</c>, A…): its path <c>/slack/events/{AppId}</c>; empty when not set.</summary>
+    internal string AppId { get; set; } = "";
+
+    /// <summary>Empty for the default (first) app, else its <see cref="AppId"/>: <see cref="Messaging.InboundMessage.Instance"/>.</summary>
+    internal string Instance { get; set; } = "";
+
+    /// <summary>The agent that answers this app's conversations (<c>Slack:Apps:N:AgentUuid</c>); null for <c>Osvi:AgentUuid</c>.</summary>
+    internal string? AgentUuid { get; set; }
+
+    /// <summary>Whether Slack refusing the bot token stops the bridge (exit 2): when it is the only app; else only this app is down.</summary>
+    internal bool RefusalStopsHost { get; set; } = true;
+
+    /// <summary>The app's name on <c>/readyz</c>, in logs and in <c>check</c>: <c>slack</c>, or <c>slack:{AppId}</c>.</summary>
+    internal string ChannelName => Instance.Length == 0 ? SlackEventParser.Platform : SlackEventParser.Platform + ":" + Instance;
+
+    /// <summary>Where Slack posts this app's events in Events API mode.</summary>
+    internal string EventsPath => Instance.Length == 0 ? SlackEventsEndpoint.Path : SlackEventsEndpoint.Path + "/" + Instance;
+
     public SlackReceiveMode Mode =>
         !string.IsNullOrWhiteSpace(AppToken) ? SlackReceiveMode.SocketMode
         : !string.IsNullOrWhiteSpace(SigningSecret) ? SlackReceiveMode.EventsApi

@@ -49,6 +49,8 @@ public sealed partial class SlackReplySender : IReplySender
 
     public string Platform => SlackEventParser.Platform;
 
+    public string Instance => _options.Instance;
+
     public Task SendAsync(ReplyTarget target, string markdown, CancellationToken cancellationToken) =>
         SendAsync(target, markdown, ReplyProgress.None, cancellationToken);
 

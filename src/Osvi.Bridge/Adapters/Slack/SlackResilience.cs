@@ -25,9 +25,16 @@ public static partial class SlackResilience
 
     public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, IServiceProvider services)
     {
+        ArgumentNullException.ThrowIfNull(services);
+        Configure(pipeline, services, services.GetRequiredService<IOptions<SlackOptions>>().Value);
+    }
+
+    /// <summary>The pipeline of one app's client (an app of <c>Slack:Apps</c> has its own options).</summary>
+    public static void Configure(ResiliencePipelineBuilder<HttpResponseMessage> pipeline, IServiceProvider services, SlackOptions options)
+    {
         ArgumentNullException.ThrowIfNull(pipeline);
         ArgumentNullException.ThrowIfNull(services);
-        var options = services.GetRequiredService<IOptions<SlackOptions>>().Value;
+        ArgumentNullException.ThrowIfNull(options);
         var metrics = services.GetRequiredService<BridgeMetrics>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SlackApiClient).FullName!);
         var time = services.GetRequiredService<TimeProvider>();
@@ -47,7 +54,7 @@ public static partial class SlackResilience
                     var method = args.Context.GetRequestMessage()?.RequestUri?.AbsolutePath.Split('/')[^1] ?? "-";
                     if (args.Outcome.Result?.StatusCode == HttpStatusCode.TooManyRequests)
                     {
-                        metrics.RateLimitWait(SlackEventParser.Platform);
+                        metrics.RateLimitWait(SlackEventParser.Platform, options.Instance);
                         LogRateLimited(logger, method, args.RetryDelay.TotalSeconds, args.AttemptNumber + 1);
                     }
                     else

@@ -10,14 +10,33 @@ public static class SlackServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection(SlackOptions.Section);
-        var settings = section.Get<SlackOptions>() ?? new SlackOptions();
-        if (!settings.IsEnabled)
+        var entries = SlackAppEntries.Sections(configuration);
+        if (entries.Count == 0)
         {
             return services;
         }
+        var first = entries[0];
+        var settings = SlackAppEntries.Bind(section, first);
 
         services.AddOptions<SlackOptions>()
             .Bind(section)
+            .Configure(options =>
+            {
+                if (!ReferenceEquals(first, section) && first.Path != section.Path)
+                {
+                    // The default app from Slack:Apps:0: its own keys over the inherited ones.
+                    var own = SlackAppEntries.Bind(section, first);
+                    options.BotToken = own.BotToken;
+                    options.AppToken = own.AppToken;
+                    options.SigningSecret = own.SigningSecret;
+                    first.Bind(options);
+                    options.ConfigPath = own.ConfigPath;
+                    options.AppId = own.AppId;
+                    options.AgentUuid = own.AgentUuid;
+                }
+                // One app refused is only that app down when others serve; alone, it is the bridge's configuration error.
+                options.RefusalStopsHost = entries.Count == 1;
+            })
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
@@ -49,6 +68,30 @@ public static class SlackServiceCollectionExtensions
         }
         services.AddSingleton<Hosting.IDependencyCheck, SlackDependencyCheck>();
         services.AddHostedService<SlackChannelService>();
+        services.AddSingleton(SlackApp.FromServices);
+
+        // Every further app: its own client (token, base URL, pipeline), pacer, sender, ingestor and receiving.
+        foreach (var entry in entries.Skip(1))
+        {
+            var app = SlackAppEntries.Bind(section, entry);
+            app.Instance = app.AppId;
+            app.RefusalStopsHost = false;
+            var key = app.Instance;
+            services.AddHttpClient(SlackApp.HttpClientName(key), http =>
+                {
+                    http.BaseAddress = new Uri(app.ApiBaseUrl.TrimEnd('/') + "/");
+                    http.Timeout = Timeout.InfiniteTimeSpan;
+                })
+                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+                .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+                .AddResilienceHandler(SlackResilience.PipelineName + ":" + key, (pipeline, context) => SlackResilience.Configure(pipeline, context.ServiceProvider, app));
+            services.AddKeyedSingleton(key, (sp, _) => SlackApp.Create(sp, app));
+            services.AddSingleton(sp => sp.GetRequiredKeyedService<SlackApp>(key));
+            services.AddSingleton<IReplySender>(sp => sp.GetRequiredKeyedService<SlackApp>(key).Sender);
+            services.AddSingleton<IDisplayNameResolver>(sp => sp.GetRequiredKeyedService<SlackApp>(key).Users);
+            services.AddSingleton(sp => sp.GetRequiredKeyedService<SlackApp>(key).CreateCheck());
+            services.AddSingleton(sp => sp.GetRequiredKeyedService<SlackApp>(key).CreateReceiver(sp));
+        }
         return services;
     }
 
@@ -62,6 +105,18 @@ public static class SlackServiceCollectionExtensions
             endpoints.MapPost(SlackEventsEndpoint.Path, static async context =>
             {
                 var result = await context.RequestServices.GetRequiredService<SlackEventsEndpoint>().HandleAsync(context);
+                await result.ExecuteAsync(context);
+            });
+        }
+        // POST /slack/events/{appId}: each app of an Events API deployment at its own path, checked against its own signing secret.
+        if (endpoints.ServiceProvider.GetServices<SlackApp>().Any(a => a.Events is not null))
+        {
+            endpoints.MapPost(SlackEventsEndpoint.Path + "/{appId}", static async context =>
+            {
+                var appId = context.Request.RouteValues["appId"] as string ?? "";
+                var app = context.RequestServices.GetServices<SlackApp>().FirstOrDefault(a =>
+                    a.Events is not null && a.Options.Value.AppId.Length > 0 && a.Options.Value.AppId == appId);
+                var result = app?.Events is { } events ? await events.HandleAsync(context) : Results.NotFound();
                 await result.ExecuteAsync(context);
             });
         }

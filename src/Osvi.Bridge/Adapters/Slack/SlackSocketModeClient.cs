@@ -94,7 +94,7 @@ public sealed partial class SlackSocketModeClient
                 lane.Writer.TryComplete();
             }
             await Task.WhenAll(processors).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-            _status.Report(ChannelName, false, _stoppedReason ?? "stopped");
+            _status.Report(_options.ChannelName, false, _stoppedReason ?? "stopped");
         }
     }
 
@@ -193,7 +193,7 @@ public sealed partial class SlackSocketModeClient
     private void Stop(string reason, CancellationTokenSource stopAll)
     {
         _stoppedReason = reason;
-        _status.Report(ChannelName, false, reason);
+        _status.Report(_options.ChannelName, false, reason);
         stopAll.Cancel();
     }
 
@@ -213,7 +213,7 @@ public sealed partial class SlackSocketModeClient
             return;
         }
         var open = Volatile.Read(ref _connected);
-        _status.Report(ChannelName, open > 0, $"socket mode: {open} of {_options.SocketConnections} connection(s) open; {detail}");
+        _status.Report(_options.ChannelName, open > 0, $"socket mode: {open} of {_options.SocketConnections} connection(s) open; {detail}");
     }
 
     private async Task<SocketConnection> ConnectAsync(EnvelopeRouter envelopes, CancellationToken cancellationToken)

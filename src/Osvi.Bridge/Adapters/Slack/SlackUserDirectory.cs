@@ -35,6 +35,8 @@ public sealed partial class SlackUserDirectory : IDisplayNameResolver
 
     public string Platform => SlackEventParser.Platform;
 
+    public string Instance => _options.Instance;
+
     public Task<string> ResolveAsync(InboundMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Osvi.Bridge.Hosting;
 using Telegram.Bot;
 using Telegram.Bot.Exceptions;
@@ -8,7 +9,8 @@ namespace Osvi.Bridge.Adapters.Telegram;
 /// Asks Telegram who we are (<c>getMe</c>) and keeps the answer for the parser. A token Telegram
 /// refuses is a configuration error; an unreachable Telegram is retried by the caller (in the background).
 /// </summary>
-public sealed partial class TelegramBotIdentityProvider(ITelegramBotClient bot, ILogger<TelegramBotIdentityProvider> logger)
+public sealed partial class TelegramBotIdentityProvider(ITelegramBotClient bot, ILogger<TelegramBotIdentityProvider> logger,
+    IOptions<TelegramOptions>? options = null)
 {
     private TelegramBotIdentity? _current;
 
@@ -32,8 +34,9 @@ public sealed partial class TelegramBotIdentityProvider(ITelegramBotClient bot, 
         }
         catch (ApiRequestException ex) when (ex.ErrorCode is 401 or 404)
         {
+            var key = options?.Value.ConfigPath ?? TelegramOptions.Section;
             throw new BridgeConfigurationException(
-                $"Telegram refuses Telegram:BotToken (Telegram__BotToken): {ex.ErrorCode} {ex.Message}. Check the token with @BotFather.", ex);
+                $"Telegram refuses {key}:BotToken ({key.Replace(":", "__", StringComparison.Ordinal)}__BotToken): {ex.ErrorCode} {ex.Message}. Check the token with @BotFather.", ex);
         }
     }
 

@@ -8,7 +8,8 @@ namespace Osvi.Bridge.Adapters.Telegram;
 /// <summary><c>check</c>: Telegram accepts the bot token (<c>getMe</c>) and reports the webhook state.</summary>
 public sealed class TelegramDependencyCheck(ITelegramBotClient bot, IOptions<TelegramOptions> options) : IDependencyCheck
 {
-    public string Name => "telegram getMe";
+    /// <summary>One line per bot: the default bot as always, a bot of <c>Telegram:Bots</c> by its key.</summary>
+    public string Name => options.Value.Instance.Length == 0 ? "telegram getMe" : $"telegram getMe ({options.Value.ConfigPath})";
 
     public async Task<DependencyCheckResult> RunAsync(CancellationToken cancellationToken)
     {
@@ -22,7 +23,7 @@ public sealed class TelegramDependencyCheck(ITelegramBotClient bot, IOptions<Tel
         }
         catch (ApiRequestException ex)
         {
-            return DependencyCheckResult.Fail($"Telegram refused: {ex.ErrorCode} {ex.Message} (check Telegram:BotToken)");
+            return DependencyCheckResult.Fail($"Telegram refused: {ex.ErrorCode} {ex.Message} (check {options.Value.ConfigPath}:BotToken)");
         }
         catch (RequestException ex)
         {

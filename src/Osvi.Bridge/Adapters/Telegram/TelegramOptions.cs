@@ -90,6 +90,23 @@ public sealed partial class TelegramOptions : IValidatableObject
     /// <summary>Why binding failed (a value of the wrong type, an allow-list entry that is no id); reported by validation.</summary>
     internal List<string> BindingErrors { get; } = [];
 
+    // Which configured bot these options are (TelegramBotEntries); not configuration keys themselves.
+
+    /// <summary>Where the bot's keys live: <c>Telegram</c>, or <c>Telegram:Bots:N</c> for a bot of the list.</summary>
+    internal string ConfigPath { get; set; } = Section;
+
+    /// <summary>Empty for the default (first) bot, else its bot id: <see cref="Messaging.InboundMessage.Instance"/>.</summary>
+    internal string Instance { get; set; } = "";
+
+    /// <summary>The agent that answers this bot's chats (<c>Telegram:Bots:N:AgentUuid</c>); null for <c>Osvi:AgentUuid</c>.</summary>
+    internal string? AgentUuid { get; set; }
+
+    /// <summary>Whether Telegram refusing the token stops the bridge (exit 2): when it is the only bot; else only this bot is down.</summary>
+    internal bool RefusalStopsHost { get; set; } = true;
+
+    /// <summary>The bot's name on <c>/readyz</c>, in logs and in <c>check</c>: <c>telegram</c>, or <c>telegram:{botId}</c>.</summary>
+    internal string ChannelName => Instance.Length == 0 ? TelegramUpdateParser.Platform : TelegramUpdateParser.Platform + ":" + Instance;
+
     public static bool IsEnabled(IConfiguration configuration) =>
         !string.IsNullOrWhiteSpace(configuration?.GetSection(Section)["BotToken"]);
 
@@ -103,6 +120,31 @@ public sealed partial class TelegramOptions : IValidatableObject
         ArgumentNullException.ThrowIfNull(section);
         ReadIds(section.GetSection(nameof(AllowedChatIds)), AllowedChatIds, problems);
         ReadIds(section.GetSection(nameof(AllowedUserIds)), AllowedUserIds, problems);
+    }
+
+    /// <summary>
+    /// Reads the allow-lists a bot of <c>Telegram:Bots</c> sets itself, in place of the ones it inherited
+    /// from <c>Telegram</c>; a list it does not set stays inherited.
+    /// </summary>
+    internal void ReadAllowListsOver(IConfigurationSection entry, IList<long> inheritedChats, IList<long> inheritedUsers, ICollection<string> problems)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        ReadOver(entry.GetSection(nameof(AllowedChatIds)), AllowedChatIds, inheritedChats, problems);
+        ReadOver(entry.GetSection(nameof(AllowedUserIds)), AllowedUserIds, inheritedUsers, problems);
+    }
+
+    private static void ReadOver(IConfigurationSection list, IList<long> into, IList<long> inherited, ICollection<string> problems)
+    {
+        if (list.Exists())
+        {
+            ReadIds(list, into, problems);
+            return;
+        }
+        into.Clear();
+        foreach (var id in inherited)
+        {
+            into.Add(id);
+        }
     }
 
     private static void ReadIds(IConfigurationSection list, IList<long> into, ICollection<string> problems)

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using Osvi.Bridge.Hosting;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Storage;
+using Osvi.Bridge.Telemetry;
 using Telegram.Bot;
 using Telegram.Bot.Exceptions;
 using Telegram.Bot.Types;
@@ -35,12 +36,14 @@ public sealed partial class TelegramPoller(
     {
         // getMe and deleteWebhook run in ExecuteAsync, in the background: the listener and /healthz
         // must not wait for Telegram; /readyz says "starting" until they worked.
-        status.Report(TelegramUpdateParser.Platform, false, "starting");
+        status.Report(_options.ChannelName, false, "starting");
         return base.StartAsync(cancellationToken);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // A bot of Telegram:Bots names itself in every line; the default bot logs as a single bot always did.
+        using var scope = _options.Instance.Length == 0 ? null : logger.BeginScope(new LogFields("Channel", _options.ChannelName));
         var me = await PrepareAsync(stoppingToken);
         if (me is null)
         {
@@ -51,7 +54,7 @@ public sealed partial class TelegramPoller(
         var leaseKey = keys.TelegramPollerLease(me.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         while (!stoppingToken.IsCancellationRequested)
         {
-            status.Report(TelegramUpdateParser.Platform, true, $"standing by as @{me.Username} (another replica polls)");
+            status.Report(_options.ChannelName, true, $"standing by as @{me.Username} (another replica polls)");
             HeldLease lease;
             try
             {
@@ -82,7 +85,7 @@ public sealed partial class TelegramPoller(
         // getMe and deleteWebhook worked: ready now, not only after the first long poll returns
         // (on a quiet bot that would keep /readyz red for a whole polling timeout).
         var connected = true;
-        status.Report(TelegramUpdateParser.Platform, true, $"polling as @{me.Username}");
+        status.Report(_options.ChannelName, true, $"polling as @{me.Username}");
         LogPolling(logger, me.Username);
         var timeoutSeconds = (int)_options.PollingTimeout.TotalSeconds;
         while (!stoppingToken.IsCancellationRequested)
@@ -101,7 +104,7 @@ public sealed partial class TelegramPoller(
             {
                 delay = NextDelay(delay, _options.ConflictRetryDelay);
                 LogConflict(logger, ex.Message, delay);
-                status.Report(TelegramUpdateParser.Platform, false, "409 Conflict: " + ex.Message);
+                status.Report(_options.ChannelName, false, "409 Conflict: " + ex.Message);
                 connected = false;
                 await DelayAsync(delay, stoppingToken);
                 continue;
@@ -110,7 +113,7 @@ public sealed partial class TelegramPoller(
             {
                 delay = NextDelay(delay, _options.PollingRetryDelay);
                 LogPollFailed(logger, ex, ex.Message, delay);
-                status.Report(TelegramUpdateParser.Platform, false, "polling failed: " + ex.Message);
+                status.Report(_options.ChannelName, false, "polling failed: " + ex.Message);
                 connected = false;
                 await DelayAsync(delay, stoppingToken);
                 continue;
@@ -119,7 +122,7 @@ public sealed partial class TelegramPoller(
             if (!connected)
             {
                 connected = true;
-                status.Report(TelegramUpdateParser.Platform, true, $"polling as @{me.Username}");
+                status.Report(_options.ChannelName, true, $"polling as @{me.Username}");
                 LogPolling(logger, me.Username);
             }
 
@@ -177,16 +180,24 @@ public sealed partial class TelegramPoller(
             }
             catch (BridgeConfigurationException ex)
             {
-                // A refused token does not get better by retrying: stop with exit code 2.
-                status.Report(TelegramUpdateParser.Platform, false, ex.Message);
-                startupFailure.Report(ex);
+                // A refused token does not get better by retrying: stop with exit code 2 (or, beside other
+                // bots, leave this one down and named on /readyz).
+                status.Report(_options.ChannelName, false, ex.Message);
+                if (_options.RefusalStopsHost)
+                {
+                    startupFailure.Report(ex);
+                }
+                else
+                {
+                    LogBotRefused(logger, _options.ChannelName, ex.Message);
+                }
                 return null;
             }
             catch (RequestException ex)
             {
                 delay = NextDelay(delay, _options.PollingRetryDelay);
                 LogPrepareFailed(logger, ex.Message, delay);
-                status.Report(TelegramUpdateParser.Platform, false, ex.Message);
+                status.Report(_options.ChannelName, false, ex.Message);
                 await DelayAsync(delay, stoppingToken);
             }
         }
@@ -227,6 +238,9 @@ public sealed partial class TelegramPoller(
         var floor = delay < TimeSpan.FromMilliseconds(50) ? TimeSpan.FromMilliseconds(50) : delay;
         await Task.Delay(floor, time, stoppingToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Channel} stays down, the other bots serve on: {Reason}")]
+    private static partial void LogBotRefused(ILogger logger, string channel, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the Telegram poller lease (this replica stalled past it); another replica polls now, standing by")]
     private static partial void LogPollerLeaseLost(ILogger logger);

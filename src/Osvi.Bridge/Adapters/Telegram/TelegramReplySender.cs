@@ -40,6 +40,8 @@ public sealed partial class TelegramReplySender(
 
     public string Platform => TelegramUpdateParser.Platform;
 
+    public string Instance => Options.Instance;
+
     public Task SendAsync(ReplyTarget target, string markdown, CancellationToken cancellationToken) =>
         SendAsync(target, markdown, ReplyProgress.None, cancellationToken);
 
@@ -91,7 +93,7 @@ public sealed partial class TelegramReplySender(
         {
             if (await pacer.WaitTurnAsync(target.ChatId, cancellationToken))
             {
-                metrics.RateLimitWait(Platform);
+                metrics.RateLimitWait(Platform, Instance);
             }
             try
             {
@@ -103,7 +105,7 @@ public sealed partial class TelegramReplySender(
             {
                 var wait = TimeSpan.FromSeconds(Math.Max(1, ex.Parameters?.RetryAfter ?? 1));
                 LogRateLimited(logger, target.ChatId, wait.TotalSeconds);
-                metrics.RateLimitWait(Platform);
+                metrics.RateLimitWait(Platform, Instance);
                 await Task.Delay(wait, time, cancellationToken);
             }
             catch (ApiRequestException ex) when (ex.ErrorCode == 400 && parseMode == ParseMode.Html

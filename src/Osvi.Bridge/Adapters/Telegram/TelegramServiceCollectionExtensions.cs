@@ -22,24 +22,19 @@ public static partial class TelegramServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection(TelegramOptions.Section);
-        if (string.IsNullOrWhiteSpace(section["BotToken"]))
+        var entries = TelegramBotEntries.Sections(configuration);
+        if (entries.Count == 0)
         {
             return services;
         }
+        var first = entries[0];
 
         services.AddOptions<TelegramOptions>()
             .Configure(options =>
             {
-                try
-                {
-                    section.Bind(options);
-                }
-                catch (InvalidOperationException ex)
-                {
-                    // "Failed to convert configuration value 'Webhok' at 'Telegram:Mode' to type …": names the key.
-                    options.BindingErrors.Add(ex.Message);
-                }
-                options.ReadAllowLists(section, options.BindingErrors);
+                TelegramBotEntries.Bind(options, section, first, options.BindingErrors);
+                // One bot refused is only that bot down when others serve; alone, it is the bridge's configuration error.
+                options.RefusalStopsHost = entries.Count == 1;
             })
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<TelegramOptions>, TelegramOptionsValidator>();
@@ -66,14 +61,30 @@ public static partial class TelegramServiceCollectionExtensions
         services.AddSingleton<IReplySender>(sp => sp.GetRequiredService<TelegramReplySender>());
         services.AddSingleton<TelegramUpdateIngress>();
         services.AddSingleton<IDependencyCheck, TelegramDependencyCheck>();
+        services.AddSingleton(TelegramBot.FromServices);
 
-        if (IsWebhookMode(section))
+        if (IsWebhookMode(section, first))
         {
             services.AddHostedService<TelegramWebhookRegistrar>();
         }
         else
         {
             services.AddHostedService<TelegramPoller>();
+        }
+
+        // Every further bot: its own client, pacer, sender, ingress and poller (or webhook), as a bot on its own would have.
+        foreach (var entry in entries.Skip(1))
+        {
+            var settings = new TelegramOptions();
+            TelegramBotEntries.Bind(settings, section, entry, settings.BindingErrors);
+            settings.Instance = TelegramBotEntries.BotIdOf(settings.BotToken);
+            settings.RefusalStopsHost = false;
+            var key = settings.Instance;
+            services.AddKeyedSingleton(key, (sp, _) => TelegramBot.Create(sp, settings));
+            services.AddSingleton(sp => sp.GetRequiredKeyedService<TelegramBot>(key));
+            services.AddSingleton<IReplySender>(sp => sp.GetRequiredKeyedService<TelegramBot>(key).Sender);
+            services.AddSingleton(sp => sp.GetRequiredKeyedService<TelegramBot>(key).CreateCheck());
+            services.AddSingleton(sp => sp.GetRequiredKeyedService<TelegramBot>(key).CreateReceiver(sp));
         }
         return services;
     }
@@ -82,23 +93,37 @@ public static partial class TelegramServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         if (endpoints.ServiceProvider.GetService<TelegramUpdateIngress>() is null
-            || endpoints.ServiceProvider.GetRequiredService<IOptions<TelegramOptions>>().Value.Mode != TelegramMode.Webhook)
+            || !endpoints.ServiceProvider.GetServices<TelegramBot>().Any(b => b.Options.Value.Mode == TelegramMode.Webhook))
         {
             return endpoints;
         }
         // A plain RequestDelegate: minimal-API parameter binding would compile expression trees at start-up.
-        endpoints.MapPost(WebhookPath, static async context =>
+        if (endpoints.ServiceProvider.GetRequiredService<IOptions<TelegramOptions>>().Value.Mode == TelegramMode.Webhook)
         {
-            var services = context.RequestServices;
-            var result = await ReceiveWebhookAsync(context, services.GetRequiredService<TelegramUpdateIngress>(),
-                services.GetRequiredService<TelegramBotIdentityProvider>(), services.GetRequiredService<IOptions<TelegramOptions>>());
+            endpoints.MapPost(WebhookPath, static async context =>
+            {
+                var services = context.RequestServices;
+                var result = await ReceiveWebhookAsync(context, services.GetRequiredService<TelegramUpdateIngress>(),
+                    services.GetRequiredService<TelegramBotIdentityProvider>(), services.GetRequiredService<IOptions<TelegramOptions>>());
+                await result.ExecuteAsync(context);
+            });
+        }
+        // POST /telegram/webhook/{botId}: each bot of a webhook deployment at its own path, checked against its own secret.
+        endpoints.MapPost(WebhookPath + "/{botId}", static async context =>
+        {
+            var botId = context.Request.RouteValues["botId"] as string ?? "";
+            var bot = context.RequestServices.GetServices<TelegramBot>().FirstOrDefault(b =>
+                b.Options.Value.Mode == TelegramMode.Webhook && TelegramBotEntries.BotIdOf(b.Options.Value.BotToken) == botId);
+            var result = bot is null
+                ? Results.NotFound()
+                : await ReceiveWebhookAsync(context, bot.Ingress, bot.Identity, bot.Options);
             await result.ExecuteAsync(context);
         });
         return endpoints;
     }
 
-    private static bool IsWebhookMode(IConfigurationSection section) =>
-        Enum.TryParse<TelegramMode>(section["Mode"], ignoreCase: true, out var mode) && mode == TelegramMode.Webhook;
+    private static bool IsWebhookMode(IConfigurationSection section, IConfigurationSection entry) =>
+        Enum.TryParse<TelegramMode>(entry["Mode"] ?? section["Mode"], ignoreCase: true, out var mode) && mode == TelegramMode.Webhook;
 
     /// <summary>
     /// Answers 200 as soon as the inbox holds the update (never waiting for the agent), 401 without

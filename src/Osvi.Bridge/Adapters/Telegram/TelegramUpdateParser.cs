@@ -113,7 +113,11 @@ public sealed class TelegramUpdateParser(TelegramOptions options, BridgeOptions?
             threadId,
             isGroup && options.GroupSessionScope == TelegramGroupSessionScope.User ? "u" + userId : null);
         return new TelegramForward(new InboundMessage(Platform, conversation,
-            update.Id.ToString(CultureInfo.InvariantCulture), userId, DisplayName(from), text, target));
+            update.Id.ToString(CultureInfo.InvariantCulture), userId, DisplayName(from), text, target)
+        {
+            Instance = options.Instance,
+            AgentUuid = options.AgentUuid,
+        });
     }
 
     /// <summary>Allowed when both lists are empty, or the chat or the user is listed.</summary>

@@ -27,7 +27,7 @@ public sealed partial class TelegramWebhookRegistrar(
     {
         // Registration runs in ExecuteAsync, in the background: the listener and /healthz must not
         // wait for Telegram; /readyz says "starting" until it worked.
-        status.Report(TelegramUpdateParser.Platform, false, "starting");
+        status.Report(_options.ChannelName, false, "starting");
         return base.StartAsync(cancellationToken);
     }
 
@@ -48,8 +48,15 @@ public sealed partial class TelegramWebhookRegistrar(
             catch (BridgeConfigurationException ex)
             {
                 // Telegram refuses the token or the URL: retrying will not help, stop with exit code 2.
-                status.Report(TelegramUpdateParser.Platform, false, ex.Message);
-                startupFailure.Report(ex);
+                status.Report(_options.ChannelName, false, ex.Message);
+                if (_options.RefusalStopsHost)
+                {
+                    startupFailure.Report(ex);
+                }
+                else
+                {
+                    LogBotRefused(logger, _options.ChannelName, ex.Message);
+                }
                 return;
             }
             catch (RequestException ex)
@@ -57,7 +64,7 @@ public sealed partial class TelegramWebhookRegistrar(
                 delay = delay < _options.PollingRetryDelay ? _options.PollingRetryDelay
                     : delay * 2 > _options.PollingMaxRetryDelay ? _options.PollingMaxRetryDelay : delay * 2;
                 LogRegisterFailed(logger, ex.Message, delay);
-                status.Report(TelegramUpdateParser.Platform, false, "setWebhook failed: " + ex.Message);
+                status.Report(_options.ChannelName, false, "setWebhook failed: " + ex.Message);
             }
             // A zero delay still yields, so a failing call can never become a hot loop.
             var floor = delay < TimeSpan.FromMilliseconds(50) ? TimeSpan.FromMilliseconds(50) : delay;
@@ -75,11 +82,14 @@ public sealed partial class TelegramWebhookRegistrar(
         }
         catch (ApiRequestException ex) when (ex.ErrorCode == 400)
         {
-            throw new BridgeConfigurationException($"Telegram refuses Telegram:WebhookUrl ({_options.WebhookUrl}): {ex.Message}", ex);
+            throw new BridgeConfigurationException($"Telegram refuses {_options.ConfigPath}:WebhookUrl ({_options.WebhookUrl}): {ex.Message}", ex);
         }
-        status.Report(TelegramUpdateParser.Platform, true, $"webhook set for @{me.Username}");
+        status.Report(_options.ChannelName, true, $"webhook set for @{me.Username}");
         LogRegistered(logger, me.Username, _options.WebhookUrl);
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Channel} stays down, the other bots serve on: {Reason}")]
+    private static partial void LogBotRefused(ILogger logger, string channel, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Telegram webhook for @{Username} set to {WebhookUrl}")]
     private static partial void LogRegistered(ILogger logger, string username, string webhookUrl);

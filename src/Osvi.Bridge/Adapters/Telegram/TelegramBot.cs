@@ -1,0 +1,69 @@
+using Microsoft.Extensions.Options;
+using Osvi.Bridge.Hosting;
+using Telegram.Bot;
+
+namespace Osvi.Bridge.Adapters.Telegram;
+
+/// <summary>
+/// One configured bot with its own client, identity, pacing, sender and ingress, so that bots never share
+/// a token, a rate budget or a reply path. The default bot is made of the registered singletons (as a
+/// single-bot bridge always was); a bot of <c>Telegram:Bots</c> gets its own set, built here.
+/// </summary>
+public sealed class TelegramBot
+{
+    private TelegramBot(IOptions<TelegramOptions> options, ITelegramBotClient client, TelegramBotIdentityProvider identity,
+        TelegramReplySender sender, TelegramUpdateIngress ingress)
+    {
+        Options = options;
+        Client = client;
+        Identity = identity;
+        Sender = sender;
+        Ingress = ingress;
+    }
+
+    public IOptions<TelegramOptions> Options { get; }
+
+    public ITelegramBotClient Client { get; }
+
+    public TelegramBotIdentityProvider Identity { get; }
+
+    public TelegramReplySender Sender { get; }
+
+    public TelegramUpdateIngress Ingress { get; }
+
+    /// <summary>Empty for the default bot, else its bot id.</summary>
+    public string Instance => Options.Value.Instance;
+
+    /// <summary>The default bot, from the registered singletons.</summary>
+    internal static TelegramBot FromServices(IServiceProvider services) => new(
+        services.GetRequiredService<IOptions<TelegramOptions>>(),
+        services.GetRequiredService<ITelegramBotClient>(),
+        services.GetRequiredService<TelegramBotIdentityProvider>(),
+        services.GetRequiredService<TelegramReplySender>(),
+        services.GetRequiredService<TelegramUpdateIngress>());
+
+    /// <summary>A bot of <c>Telegram:Bots</c>: its own client and pacer, on the shared inbox and stores.</summary>
+    internal static TelegramBot Create(IServiceProvider services, TelegramOptions settings)
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(settings);
+        var http = services.GetRequiredService<IHttpClientFactory>().CreateClient(TelegramServiceCollectionExtensions.HttpClientName);
+        // Longer than the long-poll wait, or every quiet poll would end as a timeout error.
+        http.Timeout = settings.PollingTimeout + TimeSpan.FromSeconds(20);
+        // RetryThreshold 0: the client must not sleep on 429 itself; the sender paces and waits.
+        ITelegramBotClient client = new TelegramBotClient(new TelegramBotClientOptions(settings.BotToken, settings.ApiBaseUrl) { RetryThreshold = 0 }, http);
+        var identity = ActivatorUtilities.CreateInstance<TelegramBotIdentityProvider>(services, client, options);
+        var pacer = ActivatorUtilities.CreateInstance<TelegramSendPacer>(services, options);
+        var sender = ActivatorUtilities.CreateInstance<TelegramReplySender>(services, new Lazy<ITelegramBotClient>(client), pacer, options);
+        var parser = new TelegramUpdateParser(settings, services.GetRequiredService<IOptions<BridgeOptions>>().Value);
+        var ingress = ActivatorUtilities.CreateInstance<TelegramUpdateIngress>(services, parser, sender, options);
+        return new TelegramBot(options, client, identity, sender, ingress);
+    }
+
+    /// <summary>The bot's receiving loop: its poller, or its webhook registration.</summary>
+    internal IHostedService CreateReceiver(IServiceProvider services) =>
+        Options.Value.Mode == TelegramMode.Webhook
+            ? ActivatorUtilities.CreateInstance<TelegramWebhookRegistrar>(services, Client, Identity, Options)
+            : ActivatorUtilities.CreateInstance<TelegramPoller>(services, Client, Identity, Ingress, Options);
+
+    internal IDependencyCheck CreateCheck() => new TelegramDependencyCheck(Client, Options);
+}
