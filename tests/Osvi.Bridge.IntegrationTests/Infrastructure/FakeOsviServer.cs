@@ -40,6 +40,9 @@ public sealed class FakeOsviServer : IAsyncDisposable
 
     public string? WelcomeMessage { get; set; } = "Hi! I'm the test agent.";
 
+    /// <summary>The agents of the account: <see cref="Agent"/>, and any a test adds (bots answered by other agents).</summary>
+    public ConcurrentDictionary<string, bool> Agents { get; } = new(StringComparer.Ordinal) { [Agent] = true };
+
     /// <summary>When set, every call answers 401 as OSVI does for a bad token.</summary>
     public bool RejectToken { get; set; }
 
@@ -105,13 +108,14 @@ public sealed class FakeOsviServer : IAsyncDisposable
         {
             return Results.Json(new { success = false, errors = new[] { "scripted failure" } }, statusCode: failure);
         }
-        if (body?["agent_uuid"]?.GetValue<string>() != Agent)
+        var agent = body?["agent_uuid"]?.GetValue<string>() ?? "";
+        if (!Agents.ContainsKey(agent))
         {
             return Results.Json(new { success = false, errors = new[] { "agent_uuid is invalid" } }, statusCode: 422);
         }
         await Task.Delay(SessionLatency, context.RequestAborted);
         var id = $"00000000-0000-4000-8000-{Interlocked.Increment(ref _sessionCounter):D12}";
-        StartedSessions.Enqueue(new StartedSession(id, body["metadata"]?["person_name"]?.GetValue<string>()));
+        StartedSessions.Enqueue(new StartedSession(id, body!["metadata"]?["person_name"]?.GetValue<string>()) { Agent = agent });
         return Results.Json(new
         {
             success = true,
@@ -143,7 +147,7 @@ public sealed class FakeOsviServer : IAsyncDisposable
         try
         {
             await Task.Delay(Latency, context.RequestAborted);
-            Messages.Enqueue(new ReceivedMessage(session, message));
+            Messages.Enqueue(new ReceivedMessage(session, message) { Agent = body?["agent_uuid"]?.GetValue<string>() ?? "" });
             return Results.Json(new
             {
                 success = true,
@@ -193,7 +197,15 @@ public sealed class FakeOsviServer : IAsyncDisposable
         }
     }
 
-    public sealed record StartedSession(string Id, string? PersonName);
+    public sealed record StartedSession(string Id, string? PersonName)
+    {
+        /// <summary>The agent the session was started with.</summary>
+        public string Agent { get; init; } = "";
+    }
 
-    public sealed record ReceivedMessage(string SessionId, string Text);
+    public sealed record ReceivedMessage(string SessionId, string Text)
+    {
+        /// <summary>The agent the message was sent to.</summary>
+        public string Agent { get; init; } = "";
+    }
 }

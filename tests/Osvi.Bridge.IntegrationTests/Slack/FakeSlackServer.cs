@@ -46,6 +46,15 @@ public sealed class FakeSlackServer : IAsyncDisposable
     /// <summary>auth.test answers invalid_auth.</summary>
     public bool RejectBotToken { get; set; }
 
+    /// <summary>The app's bot token (<see cref="BotToken"/> unless started as another app).</summary>
+    public string AppBotToken { get; private set; } = BotToken;
+
+    /// <summary>The app-level token (<see cref="AppToken"/> unless started as another app).</summary>
+    public string AppLevelToken { get; private set; } = AppToken;
+
+    /// <summary>The app's bot user (<see cref="BotUserId"/> unless started as another app).</summary>
+    public string AppBotUserId { get; private set; } = BotUserId;
+
     /// <summary>While set and not completed, apps.connections.open waits for it.</summary>
     public TaskCompletionSource? HoldConnectionsOpen { get; set; }
 
@@ -76,11 +85,14 @@ public sealed class FakeSlackServer : IAsyncDisposable
         }
     }
 
-    public static async Task<FakeSlackServer> StartAsync()
+    public static async Task<FakeSlackServer> StartAsync() => await StartAsync(BotToken, AppToken, BotUserId);
+
+    /// <summary>The stand-in of another app (several apps in one bridge), with its own tokens and bot user, in team <see cref="TeamId"/>.</summary>
+    public static async Task<FakeSlackServer> StartAsync(string botToken, string appToken, string botUserId)
     {
         var builder = LoopbackServer.CreateBuilder();
         var app = builder.Build();
-        var fake = new FakeSlackServer(app);
+        var fake = new FakeSlackServer(app) { AppBotToken = botToken, AppLevelToken = appToken, AppBotUserId = botUserId };
         app.UseWebSockets();
         app.MapPost("/api/{method}", (Delegate)fake.HandlePostAsync);
         app.MapGet("/api/{method}", (Delegate)fake.HandleGetAsync);
@@ -239,11 +251,11 @@ public sealed class FakeSlackServer : IAsyncDisposable
         switch (method)
         {
             case "auth.test":
-                return RejectBotToken || auth != "Bearer " + BotToken
+                return RejectBotToken || auth != "Bearer " + AppBotToken
                     ? Results.Json(new { ok = false, error = "invalid_auth" })
-                    : Results.Json(new { ok = true, url = "https://test.slack.com/", team = "Test", user = "osvi", team_id = TeamId, user_id = BotUserId, bot_id = BotId });
+                    : Results.Json(new { ok = true, url = "https://test.slack.com/", team = "Test", user = "osvi", team_id = TeamId, user_id = AppBotUserId, bot_id = BotId });
             case "apps.connections.open":
-                if (auth != "Bearer " + AppToken)
+                if (auth != "Bearer " + AppLevelToken)
                 {
                     return Results.Json(new { ok = false, error = "invalid_auth" });
                 }
@@ -313,7 +325,7 @@ public sealed class FakeSlackServer : IAsyncDisposable
         {
             return Results.Json(new { ok = false, error });
         }
-        if (method != "users.info" || auth != "Bearer " + BotToken)
+        if (method != "users.info" || auth != "Bearer " + AppBotToken)
         {
             return Results.Json(new { ok = false, error = "invalid_auth" });
         }
@@ -324,8 +336,8 @@ public sealed class FakeSlackServer : IAsyncDisposable
         return Results.Json(new { ok = true, user = new { id = user, name = name.ToLowerInvariant(), real_name = name + " Real", profile = new { display_name = name, real_name = name + " Real" } } });
     }
 
-    private static bool IsJsonWithBot(string auth, string? contentType) =>
-        auth == "Bearer " + BotToken && contentType == "application/json; charset=utf-8";
+    private bool IsJsonWithBot(string auth, string? contentType) =>
+        auth == "Bearer " + AppBotToken && contentType == "application/json; charset=utf-8";
 
     private async Task HandleSocketAsync(HttpContext context)
     {

@@ -35,6 +35,12 @@ public sealed class FakeTelegramServer : IAsyncDisposable
 
     public string BaseUrl { get; private set; } = "";
 
+    /// <summary>The bot this server is: <see cref="BotId"/> unless started for another one (several bots in one bridge).</summary>
+    public long Id { get; private set; } = BotId;
+
+    /// <summary>The token it accepts: <see cref="Token"/>, or <c>{id}:TEST-token_abcdef</c> for another bot.</summary>
+    public string BotToken { get; private set; } = Token;
+
     /// <summary>Every call in arrival order: method name and JSON body.</summary>
     public ConcurrentQueue<RecordedCall> Calls { get; } = new();
 
@@ -51,11 +57,12 @@ public sealed class FakeTelegramServer : IAsyncDisposable
 
     public IReadOnlyList<RecordedCall> CallsTo(string method) => Calls.Where(c => c.Method == method).ToList();
 
-    public static async Task<FakeTelegramServer> StartAsync()
+    /// <summary>Starts the stand-in of bot <paramref name="botId"/>, which accepts the token <c>{botId}:TEST-token_abcdef</c>.</summary>
+    public static async Task<FakeTelegramServer> StartAsync(long botId = BotId)
     {
         var builder = LoopbackServer.CreateBuilder();
         var app = builder.Build();
-        var fake = new FakeTelegramServer(app);
+        var fake = new FakeTelegramServer(app) { Id = botId, BotToken = $"{botId}:TEST-token_abcdef" };
         app.MapPost("/bot{token}/{method}", (Delegate)fake.HandleAsync);
         await app.StartAsync();
         fake.BaseUrl = LoopbackServer.AddressOf(app);
@@ -190,7 +197,7 @@ public sealed class FakeTelegramServer : IAsyncDisposable
     private async Task<IResult> HandleAsync(HttpContext context, string token, string method)
     {
         var body = await ReadBodyAsync(context);
-        if (token != Token || (RejectToken && method == "getMe"))
+        if (token != BotToken || (RejectToken && method == "getMe"))
         {
             Calls.Enqueue(new RecordedCall(method, body, false));
             return Error(401, "Unauthorized");
@@ -205,7 +212,7 @@ public sealed class FakeTelegramServer : IAsyncDisposable
                 Calls.Enqueue(new RecordedCall(method, body, true));
                 return Ok(new JsonObject
                 {
-                    ["id"] = BotId, ["is_bot"] = true, ["first_name"] = "Osvi Test", ["username"] = BotUsername,
+                    ["id"] = Id, ["is_bot"] = true, ["first_name"] = "Osvi Test", ["username"] = BotUsername,
                     ["can_join_groups"] = true, ["can_read_all_group_messages"] = false, ["supports_inline_queries"] = false,
                 });
             case "getUpdates":
@@ -228,7 +235,7 @@ public sealed class FakeTelegramServer : IAsyncDisposable
                     ["message_id"] = Interlocked.Increment(ref _nextMessageId),
                     ["date"] = 1_700_000_000,
                     ["chat"] = new JsonObject { ["id"] = chatId, ["type"] = chatId < 0 ? "supergroup" : "private" },
-                    ["from"] = new JsonObject { ["id"] = BotId, ["is_bot"] = true, ["first_name"] = "Osvi Test" },
+                    ["from"] = new JsonObject { ["id"] = Id, ["is_bot"] = true, ["first_name"] = "Osvi Test" },
                     ["text"] = body["text"]?.ToString(),
                 });
             default:

@@ -11,16 +11,21 @@ namespace Osvi.Bridge.Adapters.Slack;
 /// </summary>
 public sealed class SlackApp
 {
+    // The ingestor needs the inbox, whose relay needs every sender, this app's included: it is made on first
+    // use, so that building the app for its sender never waits for the inbox that waits for the sender.
+    private readonly Lazy<SlackEventIngestor> _ingestor;
+    private readonly Lazy<SlackEventsEndpoint?> _events;
+
     private SlackApp(IOptions<SlackOptions> options, SlackApiClient api, SlackBotIdentityHolder identity, SlackReplySender sender,
-        SlackUserDirectory users, SlackEventIngestor ingestor, SlackEventsEndpoint? events)
+        SlackUserDirectory users, Func<SlackEventIngestor> ingestor, Func<SlackEventIngestor, SlackEventsEndpoint?> events)
     {
         Options = options;
         Api = api;
         Identity = identity;
         Sender = sender;
         Users = users;
-        Ingestor = ingestor;
-        Events = events;
+        _ingestor = new Lazy<SlackEventIngestor>(ingestor);
+        _events = new Lazy<SlackEventsEndpoint?>(() => events(_ingestor.Value));
     }
 
     /// <summary>The named HTTP client of an app of <c>Slack:Apps</c>.</summary>
@@ -36,10 +41,13 @@ public sealed class SlackApp
 
     public SlackUserDirectory Users { get; }
 
-    public SlackEventIngestor Ingestor { get; }
+    public SlackEventIngestor Ingestor => _ingestor.Value;
+
+    /// <summary>Whether the app receives over the Events API (<see cref="Events"/> is set then).</summary>
+    public bool UsesEventsApi => Options.Value.Mode == SlackReceiveMode.EventsApi;
 
     /// <summary>The app's <c>POST /slack/events…</c> endpoint in Events API mode; null in Socket Mode.</summary>
-    public SlackEventsEndpoint? Events { get; }
+    public SlackEventsEndpoint? Events => _events.Value;
 
     /// <summary>The default app, from the registered singletons.</summary>
     internal static SlackApp FromServices(IServiceProvider services) => new(
@@ -48,8 +56,8 @@ public sealed class SlackApp
         services.GetRequiredService<SlackBotIdentityHolder>(),
         services.GetRequiredService<SlackReplySender>(),
         services.GetRequiredService<SlackUserDirectory>(),
-        services.GetRequiredService<SlackEventIngestor>(),
-        services.GetService<SlackEventsEndpoint>());
+        services.GetRequiredService<SlackEventIngestor>,
+        _ => services.GetService<SlackEventsEndpoint>());
 
     /// <summary>An app of <c>Slack:Apps</c>: its own client and pacer, on the shared inbox and stores.</summary>
     internal static SlackApp Create(IServiceProvider services, SlackOptions settings)
@@ -61,12 +69,12 @@ public sealed class SlackApp
         var pacer = ActivatorUtilities.CreateInstance<SlackPostPacer>(services, options);
         var sender = ActivatorUtilities.CreateInstance<SlackReplySender>(services, api, pacer, options);
         var users = ActivatorUtilities.CreateInstance<SlackUserDirectory>(services, api, options);
-        var ingestor = ActivatorUtilities.CreateInstance<SlackEventIngestor>(services, identity, sender, options);
-        var events = settings.Mode == SlackReceiveMode.EventsApi
-            ? ActivatorUtilities.CreateInstance<SlackEventsEndpoint>(services,
-                new SlackSignatureVerifier(settings.SigningSecret, services.GetRequiredService<TimeProvider>()), ingestor)
-            : null;
-        return new SlackApp(options, api, identity, sender, users, ingestor, events);
+        return new SlackApp(options, api, identity, sender, users,
+            () => ActivatorUtilities.CreateInstance<SlackEventIngestor>(services, identity, sender, options),
+            ingestor => settings.Mode == SlackReceiveMode.EventsApi
+                ? ActivatorUtilities.CreateInstance<SlackEventsEndpoint>(services,
+                    new SlackSignatureVerifier(settings.SigningSecret, services.GetRequiredService<TimeProvider>()), ingestor)
+                : null);
     }
 
     /// <summary>The app's start-up (<c>auth.test</c>) and, in Socket Mode, its connections.</summary>

@@ -109,13 +109,13 @@ public static class SlackServiceCollectionExtensions
             });
         }
         // POST /slack/events/{appId}: each app of an Events API deployment at its own path, checked against its own signing secret.
-        if (endpoints.ServiceProvider.GetServices<SlackApp>().Any(a => a.Events is not null))
+        if (endpoints.ServiceProvider.GetServices<SlackApp>().Any(a => a.UsesEventsApi))
         {
             endpoints.MapPost(SlackEventsEndpoint.Path + "/{appId}", static async context =>
             {
                 var appId = context.Request.RouteValues["appId"] as string ?? "";
                 var app = context.RequestServices.GetServices<SlackApp>().FirstOrDefault(a =>
-                    a.Events is not null && a.Options.Value.AppId.Length > 0 && a.Options.Value.AppId == appId);
+                    a.UsesEventsApi && a.Options.Value.AppId.Length > 0 && a.Options.Value.AppId == appId);
                 var result = app?.Events is { } events ? await events.HandleAsync(context) : Results.NotFound();
                 await result.ExecuteAsync(context);
             });

@@ -11,14 +11,18 @@ namespace Osvi.Bridge.Adapters.Telegram;
 /// </summary>
 public sealed class TelegramBot
 {
+    // The ingress needs the inbox, whose relay needs every sender, this bot's included: it is made on first
+    // use, so that building the bot for its sender never waits for the inbox that waits for the sender.
+    private readonly Lazy<TelegramUpdateIngress> _ingress;
+
     private TelegramBot(IOptions<TelegramOptions> options, ITelegramBotClient client, TelegramBotIdentityProvider identity,
-        TelegramReplySender sender, TelegramUpdateIngress ingress)
+        TelegramReplySender sender, Func<TelegramUpdateIngress> ingress)
     {
         Options = options;
         Client = client;
         Identity = identity;
         Sender = sender;
-        Ingress = ingress;
+        _ingress = new Lazy<TelegramUpdateIngress>(ingress);
     }
 
     public IOptions<TelegramOptions> Options { get; }
@@ -29,7 +33,7 @@ public sealed class TelegramBot
 
     public TelegramReplySender Sender { get; }
 
-    public TelegramUpdateIngress Ingress { get; }
+    public TelegramUpdateIngress Ingress => _ingress.Value;
 
     /// <summary>Empty for the default bot, else its bot id.</summary>
     public string Instance => Options.Value.Instance;
@@ -40,7 +44,7 @@ public sealed class TelegramBot
         services.GetRequiredService<ITelegramBotClient>(),
         services.GetRequiredService<TelegramBotIdentityProvider>(),
         services.GetRequiredService<TelegramReplySender>(),
-        services.GetRequiredService<TelegramUpdateIngress>());
+        services.GetRequiredService<TelegramUpdateIngress>);
 
     /// <summary>A bot of <c>Telegram:Bots</c>: its own client and pacer, on the shared inbox and stores.</summary>
     internal static TelegramBot Create(IServiceProvider services, TelegramOptions settings)
@@ -55,8 +59,8 @@ public sealed class TelegramBot
         var pacer = ActivatorUtilities.CreateInstance<TelegramSendPacer>(services, options);
         var sender = ActivatorUtilities.CreateInstance<TelegramReplySender>(services, new Lazy<ITelegramBotClient>(client), pacer, options);
         var parser = new TelegramUpdateParser(settings, services.GetRequiredService<IOptions<BridgeOptions>>().Value);
-        var ingress = ActivatorUtilities.CreateInstance<TelegramUpdateIngress>(services, parser, sender, options);
-        return new TelegramBot(options, client, identity, sender, ingress);
+        return new TelegramBot(options, client, identity, sender,
+            () => ActivatorUtilities.CreateInstance<TelegramUpdateIngress>(services, parser, sender, options));
     }
 
     /// <summary>The bot's receiving loop: its poller, or its webhook registration.</summary>
