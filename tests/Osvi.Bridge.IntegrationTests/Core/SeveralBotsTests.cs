@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Osvi.Bridge.Adapters.Slack;
+using Osvi.Bridge.Hosting;
 using Osvi.Bridge.IntegrationTests.Infrastructure;
 using Osvi.Bridge.IntegrationTests.Slack;
 using Osvi.Bridge.IntegrationTests.Telegram;
@@ -271,6 +272,34 @@ public sealed class SeveralBotsTests(RedisServerFixture redis) : IClassFixture<R
             Assert.Single(sales.TextsTo(chat));
         }
         Assert.Equal(20, _osvi.Messages.Count);
+    }
+
+    [Fact]
+    public async Task Check_reports_each_bot_and_app_on_its_own_line()
+    {
+        var support = await FakeAsync(FakeTelegramServer.StartAsync());
+        var sales = await FakeAsync(FakeTelegramServer.StartAsync(SalesBotId));
+        sales.RejectToken = true;
+        var slackSupport = await FakeAsync(FakeSlackServer.StartAsync());
+        var slackSales = await FakeAsync(FakeSlackServer.StartAsync(SalesBotToken, SalesAppToken, SalesBotUser));
+        var settings = TwoTelegramBots(support, sales);
+        foreach (var pair in TwoSlackApps(slackSupport, slackSales))
+        {
+            settings[pair.Key] = pair.Value;
+        }
+        var output = new StringWriter();
+
+        var code = await CheckCommand.RunAsync(
+            settings.Where(p => p.Key != "urls").Select(p => $"--{p.Key}={p.Value}").ToArray(), output);
+
+        var text = output.ToString();
+        Assert.Contains($"[ OK ] channels: telegram, telegram:{SalesBotId}, slack, slack:{SalesAppId}", text, StringComparison.Ordinal);
+        Assert.Contains($"[ OK ] telegram getMe: @{BotUsername} ({BotId})", text, StringComparison.Ordinal);
+        Assert.Contains("[FAIL] telegram getMe (Telegram:Bots:0): Telegram refused: 401", text, StringComparison.Ordinal);
+        Assert.Contains("(check Telegram:Bots:0:BotToken)", text, StringComparison.Ordinal);
+        Assert.Contains("[ OK ] slack: auth.test ok: bot user UBOT", text, StringComparison.Ordinal);
+        Assert.Contains($"[ OK ] slack (Slack:Apps:0, app {SalesAppId}): auth.test ok: bot user {SalesBotUser}", text, StringComparison.Ordinal);
+        Assert.Equal(BridgeProgram.ExitFailure, code);
     }
 
     private static async Task<(HttpStatusCode Status, string Body)> ReadyzAsync(BridgeHost host)

@@ -238,6 +238,9 @@ public sealed class FakeTelegramServer : IAsyncDisposable
                     ["from"] = new JsonObject { ["id"] = Id, ["is_bot"] = true, ["first_name"] = "Osvi Test" },
                     ["text"] = body["text"]?.ToString(),
                 });
+            case "getWebhookInfo":
+                Calls.Enqueue(new RecordedCall(method, body, true));
+                return Ok(new JsonObject { ["url"] = "", ["has_custom_certificate"] = false, ["pending_update_count"] = 0 });
             default:
                 // setWebhook, deleteWebhook, sendChatAction, …
                 Calls.Enqueue(new RecordedCall(method, body, true));

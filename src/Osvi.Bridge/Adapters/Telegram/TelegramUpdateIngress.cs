@@ -82,6 +82,7 @@ public sealed partial class TelegramUpdateIngress(
     {
         using var activity = BridgeMetrics.ActivitySource.StartActivity("telegram update");
         activity?.SetTag("telegram.update_id", update.Id);
+        activity?.SetTag("telegram.bot_id", bot.Id);
         try
         {
             var decision = parser.Parse(update, bot);
