@@ -22,17 +22,16 @@ public static class SlackServiceCollectionExtensions
             .Bind(section)
             .Configure(options =>
             {
-                if (!ReferenceEquals(first, section) && first.Path != section.Path)
+                if (first.Path != section.Path)
                 {
-                    // The default app from Slack:Apps:0: its own keys over the inherited ones.
-                    var own = SlackAppEntries.Bind(section, first);
-                    options.BotToken = own.BotToken;
-                    options.AppToken = own.AppToken;
-                    options.SigningSecret = own.SigningSecret;
+                    // The default app from Slack:Apps:0: its own credentials, never Slack's, and its keys over the inherited ones.
+                    options.BotToken = "";
+                    options.AppToken = "";
+                    options.SigningSecret = "";
                     first.Bind(options);
-                    options.ConfigPath = own.ConfigPath;
-                    options.AppId = own.AppId;
-                    options.AgentUuid = own.AgentUuid;
+                    options.ConfigPath = settings.ConfigPath;
+                    options.AppId = settings.AppId;
+                    options.AgentUuid = settings.AgentUuid;
                 }
                 // One app refused is only that app down when others serve; alone, it is the bridge's configuration error.
                 options.RefusalStopsHost = entries.Count == 1;
