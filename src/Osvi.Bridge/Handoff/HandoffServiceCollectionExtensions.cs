@@ -19,8 +19,8 @@ public static class HandoffServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection(HandoffOptions.Section);
         services.AddOptions<HandoffOptions>().Bind(section).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HandoffOptions>, HandoffOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HandoffOptions>>(sp => new HandoffRequirements(configuration)));
+        services.AddSingleton<IValidateOptions<HandoffOptions>, HandoffOptionsValidator>();
+        services.AddSingleton<IValidateOptions<HandoffOptions>>(new HandoffRequirements(configuration));
         var settings = section.Get<HandoffOptions>() ?? new HandoffOptions();
         if (!settings.IsEnabled || !services.Any(d => d.ServiceType == typeof(SlackApiClient)))
         {
