@@ -129,7 +129,17 @@ public sealed partial class OperatorMessageHandler : IMessageHandler
                         await TakeOverAsync(thread, cancellationToken);
                         replies.Add(Thread(SupportPosts.TookOver(operatorId, thread.DisplayName)));
                     }
-                    await _osvi.SupportAsync(sessionId, null, command.Text, cancellationToken);
+                    try
+                    {
+                        await _osvi.SupportAsync(sessionId, null, command.Text, cancellationToken);
+                    }
+                    catch (OsviValidationException) when (thread.OperatorActive)
+                    {
+                        // The session left support mode behind the bridge's back (OSVI's dashboard): take it over again, once.
+                        await TakeOverAsync(thread, cancellationToken);
+                        replies.Add(Thread(SupportPosts.TookOver(operatorId, thread.DisplayName)));
+                        await _osvi.SupportAsync(sessionId, null, command.Text, cancellationToken);
+                    }
                     _metrics.HandoffOperatorMessage();
                     await FirstReplyAsync(thread, cancellationToken);
                     replies.Insert(0, User(command.Text));
