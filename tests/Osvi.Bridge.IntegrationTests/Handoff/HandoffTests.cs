@@ -165,6 +165,23 @@ public sealed class HandoffTests(RedisServerFixture redis) : IClassFixture<Redis
     }
 
     [Fact]
+    public async Task A_reply_after_osvi_ended_support_mode_behind_the_bridge_takes_the_session_over_again()
+    {
+        await StartBridgeAsync(RedisServerFixture.NewKeyPrefix());
+        await UserSaysAsync("human please", "echo: human please");
+        var request = await WaitForHelpRequestAsync();
+        await _slack.PostInThreadAsAsync(Operator, Support, request.Ts, "first words");
+        await _telegram.WaitForTextAsync(User, "first words");
+        _osvi.HandBackBehindTheBridge(OnlySession().Id);
+
+        await _slack.PostInThreadAsAsync(Operator, Support, request.Ts, "second words");
+
+        await _telegram.WaitForTextAsync(User, "second words");
+        Assert.Equal(["takeover", null, null, "takeover", null], _osvi.SupportCalls.Select(c => c.Command));
+        Assert.Equal(["first words", "second words"], OnlySession().Operator);
+    }
+
+    [Fact]
     public async Task A_restart_between_the_help_request_and_the_operators_reply_keeps_the_thread_mapping()
     {
         var prefix = RedisServerFixture.NewKeyPrefix();

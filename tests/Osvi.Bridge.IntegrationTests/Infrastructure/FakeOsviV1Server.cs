@@ -38,6 +38,9 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
     /// <summary>Whether a message makes the agent ask for a human (sets the session's help_requested).</summary>
     public Func<string, bool> RequestsHelp { get; set; } = content => content.Contains("human", StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>While set and not completed, support calls are recorded on arrival and then wait for it.</summary>
+    public TaskCompletionSource? HoldSupport { get; set; }
+
     /// <summary>The agent's answer to <c>tell</c>: (session id, the operator's guidance).</summary>
     public Func<string, string, string> TellReply { get; set; } = (_, guidance) => "told: " + guidance;
 
@@ -84,6 +87,9 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
 
     /// <summary>Puts a session in support mode, as the support command <c>takeover</c> would.</summary>
     public void TakeOver(string sessionId) => Sessions[sessionId].Mode = "support";
+
+    /// <summary>Hands a session back to the agent, as OSVI's dashboard might, without the bridge knowing.</summary>
+    public void HandBackBehindTheBridge(string sessionId) => Sessions[sessionId].Mode = "ai";
 
     public Session? ActiveSessionOf(string customerId)
     {
@@ -224,6 +230,10 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
             return Results.Json(new { success = false, errors = new[] { "Session is closed" } }, statusCode: 422);
         }
         SupportCalls.Enqueue(new SupportCall(id, command) { Message = message });
+        if (HoldSupport is { } hold)
+        {
+            await hold.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
         switch (command)
         {
             case null when string.IsNullOrEmpty(message):
