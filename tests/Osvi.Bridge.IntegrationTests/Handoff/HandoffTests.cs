@@ -133,6 +133,25 @@ public sealed class HandoffTests(RedisServerFixture redis) : IClassFixture<Redis
         Assert.Equal(["takeover", null], _osvi.SupportCalls.Select(c => c.Command));
         Assert.Equal(["Hi, this is Dana from support & I can help"], session.Operator);
         Assert.Equal((1, 1, 1), (takeovers.Total, operatorMessages.Total, firstReply.Measurements));
+        var metrics = await host.Http.GetStringAsync("/metrics");
+        foreach (var name in new[] { "osvi_bridge_handoff_help_requests_total", "osvi_bridge_handoff_takeovers_total",
+                     "osvi_bridge_handoff_operator_messages_total", "osvi_bridge_handoff_first_reply_seconds_bucket" })
+        {
+            Assert.Contains(name, metrics, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Without_redis_the_thread_mapping_lives_in_the_process_and_the_handoff_works()
+    {
+        await StartBridgeAsync(RedisServerFixture.NewKeyPrefix(), s => s["Redis:ConnectionString"] = "");
+        Assert.IsType<InMemoryHandoffStore>(_hosts[^1].Services.GetRequiredService<IHandoffStore>());
+        await UserSaysAsync("a human, please", "echo: a human, please");
+        var request = await WaitForHelpRequestAsync();
+
+        await _slack.PostInThreadAsAsync(Operator, Support, request.Ts, "here to help");
+
+        await _telegram.WaitForTextAsync(User, "here to help");
     }
 
     [Fact]
