@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Osvi.Bridge.Adapters.Slack;
 using Osvi.Bridge.Adapters.Telegram;
+using Osvi.Bridge.Handoff;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Telemetry;
 using OpenTelemetry.Exporter;
@@ -41,13 +42,17 @@ public static class BridgeApp
         builder.Services.AddBridgeCore(builder.Configuration);
         // The worker only: check and chat verify the token in the foreground, and have no /readyz.
         builder.Services.AddHostedService<Osvi.OsviAccessMonitor>();
+        builder.Services.AddSingleton<HotPathWarmUpState>();
+        builder.Services.AddHostedService<HotPathWarmUp>();
         builder.Services.AddTelegramChannel(builder.Configuration);
         builder.Services.AddSlackChannel(builder.Configuration);
+        builder.Services.AddHandoff(builder.Configuration);
         builder.Services.AddBridgeTelemetry(builder.Configuration);
         builder.Services.AddHealthChecks()
             .AddCheck<RedisReadinessCheck>("redis", tags: ["ready"])
             .AddCheck<OsviReadinessCheck>("osvi", tags: ["ready"])
-            .AddCheck<ChannelsReadinessCheck>("channels", tags: ["ready"]);
+            .AddCheck<ChannelsReadinessCheck>("channels", tags: ["ready"])
+            .AddCheck<HotPathWarmUpReadinessCheck>("warm-up", tags: ["ready"]);
 
         var app = builder.Build();
         ValidateConfiguration(app.Services, requireChannel: true);

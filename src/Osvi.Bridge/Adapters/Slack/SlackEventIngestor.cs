@@ -33,13 +33,17 @@ public sealed partial class SlackEventIngestor
     private readonly IDeduplicationStore _deduplication;
     private readonly BridgeOptions _bridge;
     private readonly IHostApplicationLifetime _lifetime;
+    private readonly string? _supportChannel;
     private readonly SlackOptions? _app;
 
     public SlackEventIngestor(SlackBotIdentityHolder identity, IInbox inbox, SlackReplySender sender, IDeduplicationStore deduplication,
         IOptions<BridgeOptions> bridge, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SlackEventIngestor> logger,
-        IOptions<SlackOptions>? app = null)
+        SlackSupportChannel? supportChannel = null, IOptions<SlackOptions>? app = null)
     {
         _app = app?.Value;
+        // The handoff's support threads belong to the default app, which opens them; another app in that
+        // channel leaves operators' posts to it, or they would be handed over twice.
+        _supportChannel = Instance.Length == 0 ? supportChannel?.ChannelId : null;
         _identity = identity;
         _inbox = inbox;
         _sender = sender;
@@ -60,7 +64,7 @@ public sealed partial class SlackEventIngestor
     public SlackUserMessage? Parse(JsonElement payload)
     {
         var identity = _identity.Current ?? throw new InvalidOperationException("The Slack bot identity is not known yet (auth.test).");
-        var parsed = SlackEventParser.Parse(payload, identity, Instance);
+        var parsed = SlackEventParser.Parse(payload, identity, _supportChannel, Instance);
         if (parsed.Message is null)
         {
             var eventId = payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("event_id", out var id) ? id.ToString() : "-";
@@ -82,7 +86,7 @@ public sealed partial class SlackEventIngestor
         {
             // The default app keeps the mark it always took; another app's mark names the app.
             var eventId = Instance.Length == 0 ? message.MessageId : Instance + ":" + message.MessageId;
-            if (await _deduplication.TryMarkAsync(SlackEventParser.Platform, eventId, stopping))
+            if (await _deduplication.TryMarkAsync(message.Platform, eventId, stopping))
             {
                 await _sender.SendAsync(message.ReplyTarget, _bridge.TooLongMessage.Replace(
                     "{MaxInboundLength}", _bridge.MaxInboundLength.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), stopping);
@@ -99,7 +103,7 @@ public sealed partial class SlackEventIngestor
     public async Task<SlackIngestOutcome> AcceptAsync(SlackUserMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var inbound = new InboundMessage(SlackEventParser.Platform, message.Conversation, message.MessageId, message.UserId,
+        var inbound = new InboundMessage(message.Platform, message.Conversation, message.MessageId, message.UserId,
             message.UserId, message.Text, message.ReplyTarget)
         {
             ReceivedAt = _time.GetUtcNow(),
@@ -116,7 +120,7 @@ public sealed partial class SlackEventIngestor
     {
         ArgumentNullException.ThrowIfNull(messages);
         var now = _time.GetUtcNow();
-        var inbound = messages.Select(m => new InboundMessage(SlackEventParser.Platform, m.Conversation, m.MessageId, m.UserId,
+        var inbound = messages.Select(m => new InboundMessage(m.Platform, m.Conversation, m.MessageId, m.UserId,
             m.UserId, m.Text, m.ReplyTarget) { ReceivedAt = now, Instance = Instance, AgentUuid = _app?.AgentUuid }).ToList();
         var receipts = await _inbox.AcceptManyAsync(inbound, cancellationToken);
         var outcomes = new SlackIngestOutcome[receipts.Count];

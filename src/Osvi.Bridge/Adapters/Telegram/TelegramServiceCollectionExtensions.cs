@@ -62,6 +62,7 @@ public static partial class TelegramServiceCollectionExtensions
         services.AddSingleton<TelegramUpdateIngress>();
         services.AddSingleton<IDependencyCheck, TelegramDependencyCheck>();
         services.AddSingleton(TelegramBot.FromServices);
+        services.AddSingleton<IHotPathRehearsal, TelegramHotPathRehearsal>();
 
         if (IsWebhookMode(section, first))
         {
