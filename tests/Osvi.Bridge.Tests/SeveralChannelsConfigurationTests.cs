@@ -180,3 +180,45 @@ public sealed class SeveralChannelsConfigurationTests
         Assert.DoesNotContain("instance", StoredMessage.Serialize(older), StringComparison.Ordinal);
     }
 }
+
+/// <summary><c>/readyz</c>'s channel check with several bots: the one down is named, and only a platform with none up is unhealthy.</summary>
+public sealed class ChannelsReadinessTests
+{
+    private static Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult Check(params (string Channel, bool Connected)[] channels)
+    {
+        var board = new ChannelStatusBoard();
+        foreach (var (channel, connected) in channels)
+        {
+            board.Report(channel, connected, connected ? "polling" : "refused");
+        }
+        return new ChannelsReadinessCheck(board).CheckHealthAsync(null!).GetAwaiter().GetResult();
+    }
+
+    [Fact]
+    public void A_single_bot_down_is_unhealthy_as_it_always_was()
+    {
+        var result = Check(("telegram", false), ("slack", true));
+
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, result.Status);
+        Assert.StartsWith("down: telegram;", result.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void One_bot_down_beside_another_of_its_platform_is_degraded_and_named()
+    {
+        var result = Check(("telegram", true), ("telegram:654321", false), ("slack", true));
+
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Degraded, result.Status);
+        Assert.StartsWith("down: telegram:654321;", result.Description, StringComparison.Ordinal);
+        Assert.Contains("telegram:654321: refused", result.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_bot_of_a_platform_down_is_unhealthy()
+    {
+        var result = Check(("telegram", false), ("telegram:654321", false), ("slack", true));
+
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Unhealthy, result.Status);
+        Assert.StartsWith("down: telegram, telegram:654321;", result.Description, StringComparison.Ordinal);
+    }
+}
