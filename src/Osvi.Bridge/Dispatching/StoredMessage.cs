@@ -18,13 +18,14 @@ public sealed record StoredMessage(
     [property: JsonPropertyName("chat")] string ChatId,
     [property: JsonPropertyName("thread")] string? ThreadId,
     [property: JsonPropertyName("replyTo")] string? ReplyToMessageId,
-    [property: JsonPropertyName("received")] DateTimeOffset ReceivedAt)
+    [property: JsonPropertyName("received")] DateTimeOffset ReceivedAt,
+    [property: JsonPropertyName("quote")] string? Quote = null)
 {
     public static string Serialize(InboundMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
         var stored = new StoredMessage(message.Platform, message.Conversation.Value, message.MessageId, message.UserId, message.DisplayName,
-            message.Text, message.ReplyTarget.ChatId, message.ReplyTarget.ThreadId, message.ReplyTarget.ReplyToMessageId, message.ReceivedAt);
+            message.Text, message.ReplyTarget.ChatId, message.ReplyTarget.ThreadId, message.ReplyTarget.ReplyToMessageId, message.ReceivedAt, message.Quote);
         return JsonSerializer.Serialize(stored, StoredMessageJson.Default.StoredMessage);
     }
 
@@ -46,6 +47,7 @@ public sealed record StoredMessage(
                 new ReplyTarget(s.ChatId, s.ThreadId, s.ReplyToMessageId))
             {
                 ReceivedAt = s.ReceivedAt,
+                Quote = s.Quote,
             };
         }
         catch (JsonException)
@@ -55,12 +57,18 @@ public sealed record StoredMessage(
     }
 }
 
-/// <summary>A message's journal as the durable inbox stores it.</summary>
+/// <summary>
+/// A message's journal as the durable inbox stores it. A merged turn (<c>Bridge:MergeQueuedMessages</c>)
+/// stores its joined text in the lead entry's record and, in each follow-up's record, the lead's entry id
+/// (<see cref="MergedInto"/>), so a replay asks the agent once for all of them and answers each once.
+/// </summary>
 public sealed record StoredRecord(
     [property: JsonPropertyName("replies")] IReadOnlyList<string> Replies,
     [property: JsonPropertyName("final")] bool Final,
     [property: JsonPropertyName("done")] int RepliesDone,
-    [property: JsonPropertyName("parts")] int PartsDone);
+    [property: JsonPropertyName("parts")] int PartsDone,
+    [property: JsonPropertyName("text")] string? MergedText = null,
+    [property: JsonPropertyName("into")] string? MergedInto = null);
 
 [JsonSerializable(typeof(StoredMessage))]
 [JsonSerializable(typeof(StoredRecord))]

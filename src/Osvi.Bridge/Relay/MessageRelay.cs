@@ -263,7 +263,7 @@ public sealed partial class MessageRelay : IMessageHandler
         var started = _time.GetTimestamp();
         try
         {
-            return await _agent.SendAsync(sessionId, message.Conversation, message.Text, cancellationToken);
+            return await _agent.SendAsync(sessionId, message.Conversation, QuotedContext.ForAgent(message, _options), cancellationToken);
         }
         finally
         {
