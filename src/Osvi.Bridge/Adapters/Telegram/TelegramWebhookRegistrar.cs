@@ -17,10 +17,11 @@ public sealed partial class TelegramWebhookRegistrar(
     ChannelStatusBoard status,
     IOptions<TelegramOptions> options,
     TimeProvider time,
+    TelegramCommandMenu commandMenu,
     ILogger<TelegramWebhookRegistrar> logger,
     StartupFailure startupFailure) : BackgroundService
 {
-    private static readonly UpdateType[] AllowedUpdates = [UpdateType.Message];
+    private static readonly UpdateType[] AllowedUpdates = TelegramUpdateParser.HandledUpdates;
     private readonly TelegramOptions _options = options.Value;
 
     public override Task StartAsync(CancellationToken cancellationToken)
@@ -77,6 +78,7 @@ public sealed partial class TelegramWebhookRegistrar(
         {
             throw new BridgeConfigurationException($"Telegram refuses Telegram:WebhookUrl ({_options.WebhookUrl}): {ex.Message}", ex);
         }
+        await commandMenu.SetAsync(cancellationToken);
         status.Report(TelegramUpdateParser.Platform, true, $"webhook set for @{me.Username}");
         LogRegistered(logger, me.Username, _options.WebhookUrl);
     }
