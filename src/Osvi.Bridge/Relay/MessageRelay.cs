@@ -24,10 +24,13 @@ public sealed partial class MessageRelay : IMessageHandler
     private readonly ILogger<MessageRelay> _logger;
     private readonly BridgeMetrics _metrics;
     private readonly ApologyCooldown _apologies;
+    private readonly Dictionary<string, IQuoteSource> _quotes;
 
     public MessageRelay(IEnumerable<IReplySender> senders, SessionResolver sessions, IAgentConversation agent,
-        IOptions<BridgeOptions> options, TimeProvider time, BridgeMetrics metrics, ILogger<MessageRelay> logger)
+        IOptions<BridgeOptions> options, TimeProvider time, BridgeMetrics metrics, ILogger<MessageRelay> logger,
+        IEnumerable<IQuoteSource> quotes)
     {
+        _quotes = quotes.ToDictionary(q => q.Platform, StringComparer.OrdinalIgnoreCase);
         _metrics = metrics;
         _senders = senders.ToDictionary(s => s.Platform, StringComparer.OrdinalIgnoreCase);
         _sessions = sessions;
@@ -163,6 +166,10 @@ public sealed partial class MessageRelay : IMessageHandler
                 // Delivered before the agent is asked (it can take seconds), and recorded, so that a
                 // replay neither repeats it nor, having a session now, gets another one.
                 record = await DeliverAsync(sender, message.ReplyTarget, journal, record.Append(session.WelcomeMessage, final: false), cancellationToken);
+            }
+            if (session.Created && message.Quote is null && _options.QuotedContext && _quotes.TryGetValue(message.Platform, out var quotes))
+            {
+                message = message with { Quote = await TryFindQuoteAsync(quotes, message, cancellationToken) };
             }
             // Shown after the welcome, so a platform that answers into its progress placeholder puts
             // the agent's answer there, below the welcome.
@@ -331,6 +338,20 @@ public sealed partial class MessageRelay : IMessageHandler
         }
     }
 
+    private async Task<string?> TryFindQuoteAsync(IQuoteSource source, InboundMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await source.FindAsync(message, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Context is a nicety: the user's words still go to the agent.
+            LogQuoteFailed(_logger, message.Platform, ex.GetType().Name, ex.Message);
+            return null;
+        }
+    }
+
     private async Task<IAsyncDisposable?> TryShowProgressAsync(IReplySender sender, ReplyTarget target, CancellationToken cancellationToken)
     {
         try
@@ -397,6 +418,9 @@ public sealed partial class MessageRelay : IMessageHandler
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A human operator has session {SessionId} (mode support) and the agent stayed silent; nothing sent")]
     private static partial void LogHumanHasConversation(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the quoted context from {Platform} ({ErrorKind}: {Reason}); asking the agent without it")]
+    private static partial void LogQuoteFailed(ILogger logger, string platform, string errorKind, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not show progress")]
     private static partial void LogProgressFailed(ILogger logger, Exception exception);

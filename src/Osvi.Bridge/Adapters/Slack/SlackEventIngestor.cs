@@ -32,11 +32,13 @@ public sealed partial class SlackEventIngestor
     private readonly SlackReplySender _sender;
     private readonly IDeduplicationStore _deduplication;
     private readonly BridgeOptions _bridge;
+    private readonly IOptions<SlackOptions> _slack;
     private readonly IHostApplicationLifetime _lifetime;
 
     public SlackEventIngestor(SlackBotIdentityHolder identity, IInbox inbox, SlackReplySender sender, IDeduplicationStore deduplication,
-        IOptions<BridgeOptions> bridge, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SlackEventIngestor> logger)
+        IOptions<BridgeOptions> bridge, IOptions<SlackOptions> slack, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SlackEventIngestor> logger)
     {
+        _slack = slack;
         _identity = identity;
         _inbox = inbox;
         _sender = sender;
@@ -67,6 +69,18 @@ public sealed partial class SlackEventIngestor
             return null;
         }
         return parsed.Message;
+    }
+
+    /// <summary>What a slash command (HTTP form or Socket Mode payload) asks for; see <see cref="SlackSlashCommand"/>.</summary>
+    public SlackSlashCommand ParseCommand(Func<string, string?> field)
+    {
+        var identity = _identity.Current ?? throw new InvalidOperationException("The Slack bot identity is not known yet (auth.test).");
+        var command = SlackSlashCommand.Parse(field, identity, _slack.Value, _bridge);
+        if (command.IgnoredReason is { } reason)
+        {
+            LogIgnored(_logger, "slash command", reason);
+        }
+        return command;
     }
 
     private async Task SendTooLongNoticeAsync(SlackUserMessage message)
