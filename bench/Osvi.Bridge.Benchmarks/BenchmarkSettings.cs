@@ -2,7 +2,7 @@ using System.Globalization;
 
 namespace Osvi.Bridge.Benchmarks;
 
-/// <summary>The command line: <c>[--quick] [--scenario a|b|c|d|e|s]… [--output dir] [--bridge dir] [--rate n] [--env KEY=VALUE]… [--keep-logs]</c>.</summary>
+/// <summary>The command line: <c>[--quick] [--scenario a|b|c|d|e|f|s]… [--output dir] [--bridge dir] [--rate n] [--env KEY=VALUE]… [--keep-logs]</c>.</summary>
 internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenarios, string? Output, string? Bridge, double SteadyRate, bool KeepLogs,
     IReadOnlyDictionary<string, string> BridgeEnvironment, double SlackLatencyMs = 100)
 {
@@ -11,7 +11,7 @@ internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenar
           dotnet run -c Release --project bench/Osvi.Bridge.Benchmarks -- [options]
         options:
           --quick              smaller N (a smoke run, under a minute)
-          --scenario a|b|c|d|e|s run only these (repeat, or comma-separate); default a-e; e = one vs two replicas; s = Slack Socket Mode
+          --scenario a|b|c|d|e|f|s run only these (repeat, or comma-separate); default a-f; e = one vs two replicas; f = first message after a start; s = Slack
           --slack-latency <ms> Web API latency of the fake Slack in scenario s (default 100)
           --output <dir>       where latest.md and latest.json go (default bench/results)
           --bridge <dir>       use an already published bridge (contains Osvi.Bridge.dll) instead of publishing
@@ -45,9 +45,9 @@ internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenar
                     case "--scenario":
                         foreach (var s in Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                         {
-                            if (s is not ("a" or "b" or "c" or "d" or "e" or "s"))
+                            if (s is not ("a" or "b" or "c" or "d" or "e" or "f" or "s"))
                             {
-                                throw new ArgumentException($"unknown scenario {s} (a, b, c, d, e or s)");
+                                throw new ArgumentException($"unknown scenario {s} (a, b, c, d, e, f or s)");
                             }
                             scenarios.Add(s);
                         }
@@ -97,7 +97,7 @@ internal sealed record BenchmarkSettings(bool Quick, IReadOnlySet<string> Scenar
         }
         if (scenarios.Count == 0)
         {
-            scenarios.UnionWith(["a", "b", "c", "d", "e"]);
+            scenarios.UnionWith(["a", "b", "c", "d", "e", "f"]);
         }
         return new BenchmarkSettings(quick, scenarios, output, bridge, rate, keepLogs, environment, slackLatency);
     }

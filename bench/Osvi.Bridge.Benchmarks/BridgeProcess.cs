@@ -172,6 +172,22 @@ internal sealed class BridgeProcess : IAsyncDisposable
         return string.Join('\n', tail);
     }
 
+    /// <summary>
+    /// Stops the bridge as an orchestrator does (SIGTERM, then waits for it to exit): it gives back its
+    /// leases, so the next process does not wait out their timeout. Returns the exit code.
+    /// </summary>
+    public async Task<int> TerminateAsync(TimeSpan limit, CancellationToken cancellationToken)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync(cancellationToken);
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(limit);
+        await _process.WaitForExitAsync(timeout.Token);
+        return _process.ExitCode;
+    }
+
     public ValueTask DisposeAsync()
     {
         _http.Dispose();

@@ -72,6 +72,8 @@ internal sealed class FakeOsviApi : IAsyncDisposable
         app.MapPost("/chat_sessions", fake.StartSessionAsync);
         app.MapPost("/chat_messages/send_message", fake.SendMessageAsync);
         app.MapPost("/chat_sessions/{id}/close_session", fake.CloseSessionAsync);
+        // The bridge verifies its token and agent with this read-only call before it reports ready.
+        app.MapGet("/v1/active_agents", () => Results.Json(new[] { new { agent_id = Agent, name = "Bench Agent", status = "active" } }));
         await app.StartAsync(cancellationToken);
         fake.BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return fake;

@@ -62,9 +62,22 @@ try
         Console.WriteLine($"Written {Path.Combine(output, "slack-latest.md")} and slack-latest.json");
         slackPassed = slack.All(r => r.Passed);
     }
+    var coldStartPassed = true;
+    if (settings.Scenarios.Contains("f"))
+    {
+        var rounds = settings.Quick ? 3 : 7;
+        Console.WriteLine($"Scenario f: the first message after /readyz, {rounds} fresh bridge processes");
+        var coldStart = await ColdStartScenario.RunAsync(bridge, work, settings.BridgeEnvironment, rounds, Console.Out, cancel.Token);
+        var coldStartCommand = "dotnet run -c Release --project bench/Osvi.Bridge.Benchmarks -- " + string.Join(' ', args);
+        var markdown = ColdStartScenario.Markdown(coldStart, coldStartCommand.TrimEnd(), startedAt, machine.ToString());
+        Console.WriteLine(markdown);
+        await ColdStartScenario.WriteAsync(coldStart, markdown, output);
+        Console.WriteLine($"Written {Path.Combine(output, "cold-start-latest.md")} and cold-start-latest.json");
+        coldStartPassed = coldStart.Passed;
+    }
     if (!settings.Scenarios.Overlaps(["a", "b", "c", "d", "e"]))
     {
-        exitCode = slackPassed ? 0 : 3;
+        exitCode = slackPassed && coldStartPassed ? 0 : 3;
         return exitCode;
     }
     foreach (var scenario in ScenarioDefinition.All(settings.Quick, settings.SteadyRate).Where(s => settings.Scenarios.Contains(s.Group)))
@@ -83,7 +96,7 @@ try
     Console.WriteLine(ReportWriter.Markdown(report));
     await ReportWriter.WriteAsync(report, output, CancellationToken.None);
     Console.WriteLine($"Written {Path.Combine(output, "latest.md")} and latest.json");
-    exitCode = report.Targets.All(t => t.Passed) && slackPassed ? 0 : 3;
+    exitCode = report.Targets.All(t => t.Passed) && slackPassed && coldStartPassed ? 0 : 3;
 }
 catch (OperationCanceledException) when (cancel.IsCancellationRequested)
 {

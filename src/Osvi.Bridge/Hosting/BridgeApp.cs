@@ -41,13 +41,16 @@ public static class BridgeApp
         builder.Services.AddBridgeCore(builder.Configuration);
         // The worker only: check and chat verify the token in the foreground, and have no /readyz.
         builder.Services.AddHostedService<Osvi.OsviAccessMonitor>();
+        builder.Services.AddSingleton<HotPathWarmUpState>();
+        builder.Services.AddHostedService<HotPathWarmUp>();
         builder.Services.AddTelegramChannel(builder.Configuration);
         builder.Services.AddSlackChannel(builder.Configuration);
         builder.Services.AddBridgeTelemetry(builder.Configuration);
         builder.Services.AddHealthChecks()
             .AddCheck<RedisReadinessCheck>("redis", tags: ["ready"])
             .AddCheck<OsviReadinessCheck>("osvi", tags: ["ready"])
-            .AddCheck<ChannelsReadinessCheck>("channels", tags: ["ready"]);
+            .AddCheck<ChannelsReadinessCheck>("channels", tags: ["ready"])
+            .AddCheck<HotPathWarmUpReadinessCheck>("warm-up", tags: ["ready"]);
 
         var app = builder.Build();
         ValidateConfiguration(app.Services, requireChannel: true);

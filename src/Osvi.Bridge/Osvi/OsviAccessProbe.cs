@@ -43,8 +43,15 @@ public sealed class OsviAccessProbe(IHttpClientFactory httpFactory, IOptions<Osv
 
     public async Task<OsviAccessResult> ProbeAsync(CancellationToken cancellationToken)
     {
-        var settings = options.Value;
         using var http = httpFactory.CreateClient(HttpClientName);
+        return await ProbeAsync(http, cancellationToken);
+    }
+
+    /// <summary>The same read-only call over <paramref name="http"/> (e.g. a conversation's own client, to warm it up).</summary>
+    public async Task<OsviAccessResult> ProbeAsync(HttpClient http, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        var settings = options.Value;
         http.BaseAddress = new Uri(settings.BaseUrl.TrimEnd('/') + "/");
         http.Timeout = settings.RequestTimeout < Timeout ? settings.RequestTimeout : Timeout;
         try

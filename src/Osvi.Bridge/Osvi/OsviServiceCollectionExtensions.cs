@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
 using Polly;
+using Osvi.Bridge.Hosting;
 using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Osvi;
@@ -35,6 +36,7 @@ public static class OsviServiceCollectionExtensions
         services.AddSingleton<OsviAuthState>();
         services.AddHttpClient(OsviAccessProbe.HttpClientName);
         services.AddSingleton<OsviAccessProbe>();
+        services.AddSingleton<IHotPathRehearsal, OsviHotPathRehearsal>();
 
         AddResilience(services.AddHttpClient<OsviClient>(ConfigureHttp));
         AddResilience(services.AddHttpClient<V1AgentConversation>(ConfigureHttp));

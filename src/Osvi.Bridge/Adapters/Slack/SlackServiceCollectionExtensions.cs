@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using Osvi.Bridge.Hosting;
 using Osvi.Bridge.Messaging;
 
 namespace Osvi.Bridge.Adapters.Slack;
@@ -37,6 +38,7 @@ public static class SlackServiceCollectionExtensions
         services.AddSingleton<SlackUserDirectory>();
         services.AddSingleton<IDisplayNameResolver>(sp => sp.GetRequiredService<SlackUserDirectory>());
         services.AddSingleton<SlackEventIngestor>();
+        services.AddSingleton<IHotPathRehearsal, SlackHotPathRehearsal>();
         services.AddSingleton<SlackPostPacer>();
         services.AddSingleton<SlackReplySender>();
         services.AddSingleton<IReplySender>(sp => sp.GetRequiredService<SlackReplySender>());

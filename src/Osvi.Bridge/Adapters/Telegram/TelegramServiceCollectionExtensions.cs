@@ -70,6 +70,7 @@ public static partial class TelegramServiceCollectionExtensions
         services.AddSingleton<IReplySender>(sp => sp.GetRequiredService<TelegramReplySender>());
         services.AddSingleton<TelegramUpdateIngress>();
         services.AddSingleton<IDependencyCheck, TelegramDependencyCheck>();
+        services.AddSingleton<IHotPathRehearsal, TelegramHotPathRehearsal>();
 
         if (IsWebhookMode(section))
         {
