@@ -35,21 +35,7 @@ internal static class ColdStartScenario
                 osvi.Ledger = ledger;
                 telegram.Begin(ledger);
             }
-            var environment = new Dictionary<string, string>
-            {
-                ["Osvi__BaseUrl"] = osvi.BaseUrl,
-                ["Osvi__ApiToken"] = FakeOsviApi.Token,
-                ["Osvi__AgentUuid"] = FakeOsviApi.Agent,
-                ["Redis__ConnectionString"] = redis.ConnectionString,
-                ["Telegram__BotToken"] = FakeTelegramApi.Token,
-                ["Telegram__ApiBaseUrl"] = telegram.BaseUrl,
-                ["Bridge__SendWelcomeMessage"] = "false",
-                // As in scenarios a-e: Telegram's production pacing (30 sends/s) would hold back message 31.
-                ["Telegram__PerChatRate"] = PacingLimits.Benchmark.PerChatRate.ToString(CultureInfo.InvariantCulture),
-                ["Telegram__GroupPerMinute"] = PacingLimits.Benchmark.GroupPerMinute.ToString(CultureInfo.InvariantCulture),
-                ["Telegram__GlobalPerSecond"] = PacingLimits.Benchmark.GlobalPerSecond.ToString(CultureInfo.InvariantCulture),
-                ["DOTNET_GCgen0size"] = "0x400000",
-            };
+            var environment = ScenarioRunner.TelegramBridgeEnvironment(redis, osvi, telegram, PacingLimits.Benchmark);
             foreach (var (key, value) in extraEnvironment)
             {
                 environment[key] = value;

@@ -177,10 +177,18 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         throw new InvalidOperationException($"the inbox partitions were not shared by {replicas} replicas within {ReadyLimit}");
     }
 
-    private Dictionary<string, string> BaseEnvironment(ScenarioDefinition scenario, RedisProcess redis, FakeOsviApi osvi, FakeTelegramApi telegram) => new()
+    private Dictionary<string, string> BaseEnvironment(ScenarioDefinition scenario, RedisProcess redis, FakeOsviApi osvi, FakeTelegramApi telegram)
     {
+        var environment = TelegramBridgeEnvironment(redis, osvi, telegram, pacing);
         // Rebalancing after the second replica joins takes up to a lease timeout: keep the run short.
-        ["Inbox__LeaseTimeout"] = scenario.Group == "e" ? "00:00:06" : "00:00:30",
+        environment["Inbox__LeaseTimeout"] = scenario.Group == "e" ? "00:00:06" : "00:00:30";
+        environment["Bridge__MaxConcurrency"] = scenario.MaxConcurrency.ToString(CultureInfo.InvariantCulture);
+        return environment;
+    }
+
+    /// <summary>The bridge on the fakes with only Telegram on, pacing raised so that the bridge, not Telegram's limits, is measured.</summary>
+    public static Dictionary<string, string> TelegramBridgeEnvironment(RedisProcess redis, FakeOsviApi osvi, FakeTelegramApi telegram, PacingLimits pacing) => new()
+    {
         ["Osvi__BaseUrl"] = osvi.BaseUrl,
         ["Osvi__ApiToken"] = FakeOsviApi.Token,
         ["Osvi__AgentUuid"] = FakeOsviApi.Agent,
@@ -190,7 +198,6 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         ["Telegram__PerChatRate"] = pacing.PerChatRate.ToString(CultureInfo.InvariantCulture),
         ["Telegram__GroupPerMinute"] = pacing.GroupPerMinute.ToString(CultureInfo.InvariantCulture),
         ["Telegram__GlobalPerSecond"] = pacing.GlobalPerSecond.ToString(CultureInfo.InvariantCulture),
-        ["Bridge__MaxConcurrency"] = scenario.MaxConcurrency.ToString(CultureInfo.InvariantCulture),
         ["Bridge__SendWelcomeMessage"] = "false",
         // As the Dockerfile sets it: the image's runtime configuration is what is measured.
         ["DOTNET_GCgen0size"] = "0x400000",

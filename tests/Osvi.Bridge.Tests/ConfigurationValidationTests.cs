@@ -188,6 +188,44 @@ public sealed class ConfigurationValidationTests
     }
 
     [Fact]
+    public async Task A_support_channel_without_chat_v1_and_slack_is_a_configuration_error_naming_the_key()
+    {
+        var error = new StringWriter();
+        var original = Console.Error;
+        Console.SetError(error);
+        int code;
+        try
+        {
+            code = await BridgeProgram.RunAsync(["--Osvi:ApiToken=t", "--Osvi:AgentUuid=a", "--Osvi:ApiVersion=Legacy", "--Telegram:BotToken=1:x",
+                "--Slack:BotToken=", "--Handoff:SlackChannel=C0123456789"]);
+        }
+        finally
+        {
+            Console.SetError(original);
+        }
+
+        Assert.Equal(BridgeProgram.ExitConfiguration, code);
+        Assert.Contains("Handoff:SlackChannel needs Osvi:ApiVersion=V1", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains("Handoff:SlackChannel needs the Slack channel: set Slack:BotToken", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("#support")]
+    [InlineData("support")]
+    public void A_support_channel_name_instead_of_its_id_is_refused_by_key(string value)
+    {
+        var messages = Messages(BuildWith(new()
+        {
+            ["Osvi:ApiToken"] = "t", ["Osvi:AgentUuid"] = "a", ["Osvi:ApiVersion"] = "V1", ["Slack:BotToken"] = "xoxb-1", ["Slack:AppToken"] = "xapp-1",
+            ["Handoff:SlackChannel"] = value,
+        }));
+
+        Assert.Contains(messages, m => m.StartsWith($"Handoff:SlackChannel '{value}' is not a Slack channel id", StringComparison.Ordinal));
+        Assert.DoesNotContain(messages, m => m.Contains("needs", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task An_unknown_command_is_a_usage_error()
     {
         var original = Console.Error;

@@ -196,7 +196,7 @@ public sealed class DeployManifestTests
     }
 
     [Theory]
-    [InlineData("deploy/slack-app-manifest.socket-mode.yaml", true)]
+    [InlineData("deploy/slack-app-manifest.yaml", true)]
     [InlineData("deploy/slack-app-manifest.events-api.yaml", false)]
     public void Each_slack_app_manifest_has_every_scope_event_and_the_slash_command_its_mode_needs(string file, bool socketMode)
     {
@@ -207,7 +207,7 @@ public sealed class DeployManifestTests
             "app_mentions:read", "chat:write", "im:history", "users:read", "commands", "channels:history", "groups:history",
         });
         var events = ((YamlSequenceNode)At(manifest, "settings", "event_subscriptions", "bot_events")).Children.Select(c => ((YamlScalarNode)c).Value);
-        Assert.Equal(["app_mention", "message.im"], events);
+        Assert.Equal(["app_mention", "message.im", "message.channels", "message.groups"], events);
         Assert.Equal(new SlackOptions().SlashCommand, Scalar(manifest, "features", "slash_commands", "0", "command"));
         Assert.Equal(socketMode ? "true" : "false", Scalar(manifest, "settings", "socket_mode_enabled"));
         Assert.Equal("true", Scalar(manifest, "features", "app_home", "messages_tab_enabled"));

@@ -4,6 +4,7 @@ using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Osvi.Bridge.Adapters.Slack;
 using Osvi.Bridge.Adapters.Telegram;
+using Osvi.Bridge.Handoff;
 using Osvi.Bridge.Osvi;
 using Osvi.Bridge.Sessions;
 using Osvi.Bridge.Storage;
@@ -42,6 +43,7 @@ public sealed class DocumentationTests
         { InboxOptions.Section, typeof(InboxOptions) },
         { TelegramOptions.Section, typeof(TelegramOptions) },
         { SlackOptions.Section, typeof(SlackOptions) },
+        { HandoffOptions.Section, typeof(HandoffOptions) },
     };
 
     /// <summary>What a user can set: public properties with a public setter, and the lists.</summary>

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Osvi.Bridge.Adapters.Slack;
 using Osvi.Bridge.Adapters.Telegram;
+using Osvi.Bridge.Handoff;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Telemetry;
 using OpenTelemetry.Exporter;
@@ -45,6 +46,7 @@ public static class BridgeApp
         builder.Services.AddHostedService<HotPathWarmUp>();
         builder.Services.AddTelegramChannel(builder.Configuration);
         builder.Services.AddSlackChannel(builder.Configuration);
+        builder.Services.AddHandoff(builder.Configuration);
         builder.Services.AddBridgeTelemetry(builder.Configuration);
         builder.Services.AddHealthChecks()
             .AddCheck<RedisReadinessCheck>("redis", tags: ["ready"])

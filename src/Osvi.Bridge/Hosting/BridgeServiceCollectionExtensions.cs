@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Dispatching;
 using Osvi.Bridge.Messaging;
@@ -36,6 +37,7 @@ public static class BridgeServiceCollectionExtensions
         services.AddBridgeStorage(configuration);
         services.AddSingleton<SessionResolver>();
         services.AddSingleton<IMessageHandler, MessageRelay>();
+        services.TryAddSingleton<Handoff.IHumanHandoff, Handoff.NoHumanHandoff>();
         services.AddBridgeInbox(configuration);
         services.AddHostedService<RedisConnectionReport>();
         return services;

@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Adapters.Slack;
 using Osvi.Bridge.Adapters.Telegram;
+using Osvi.Bridge.Handoff;
 using Osvi.Bridge.Osvi;
 using Osvi.Bridge.Sessions;
 using Osvi.Bridge.Storage;
@@ -43,6 +44,7 @@ public static partial class ConfigurationCheck
         {
             CheckSection<SlackOptions>(configuration, SlackOptions.Section, [new SlackOptionsValidator()], problems);
         }
+        CheckSection<HandoffOptions>(configuration, HandoffOptions.Section, [new HandoffOptionsValidator(), new HandoffRequirements(configuration)], problems);
         if (requireChannel && !telegram && !slack)
         {
             problems.Add(NoChannel);

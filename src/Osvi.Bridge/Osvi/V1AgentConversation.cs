@@ -65,9 +65,27 @@ public sealed partial class V1AgentConversation(
     /// <summary>Support command <c>close</c>; closing twice does no harm, so it may be retried.</summary>
     public async Task CloseSessionAsync(string sessionId, ConversationKey conversation, CancellationToken cancellationToken)
     {
-        var request = new V1SupportRequest("close");
+        var request = new V1SupportRequest(SupportCommands.Close);
         await _transport.SendAsync(HttpMethod.Post, $"v1/chat/session/{Uri.EscapeDataString(sessionId)}/support",
             JsonContent.Create(request, OsviV1JsonContext.Default.V1SupportRequest), OsviCallKind.InSession, retrySafe: true, cancellationToken);
+    }
+
+    /// <summary>
+    /// A support command for an operator (<c>POST /v1/chat/session/{id}/support</c>): <c>takeover</c>,
+    /// <c>tell</c>, <c>whisper</c>, <c>end</c>, <c>close</c>, or null for a plain operator message. A plain message
+    /// and <c>tell</c> are not repeated after OSVI may have seen them (the user would get it twice, or a second
+    /// agent turn); the other commands leave the session as one call would, so they are retried.
+    /// </summary>
+    public async Task<SupportResult> SupportAsync(string sessionId, string? command, string? message, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sessionId);
+        var request = new V1SupportRequest(command) { Message = message };
+        var data = await _transport.SendAsync(HttpMethod.Post, $"v1/chat/session/{Uri.EscapeDataString(sessionId)}/support",
+            JsonContent.Create(request, OsviV1JsonContext.Default.V1SupportRequest), OsviCallKind.InSession,
+            retrySafe: command is not (null or SupportCommands.Tell), cancellationToken);
+        return data is { } d && d.ValueKind == JsonValueKind.Object
+            ? new SupportResult(OsviTransport.ReadString(d, "reply"), OsviTransport.ReadString(d, "active_human"))
+            : new SupportResult(null, null);
     }
 
     public async Task<AgentSession?> FindActiveSessionAsync(ConversationKey conversation, CancellationToken cancellationToken) =>
@@ -110,7 +128,24 @@ internal sealed record V1InboundRequest(
     [property: JsonPropertyName("content")] string Content,
     [property: JsonPropertyName("session_id")] string? SessionId);
 
-internal sealed record V1SupportRequest([property: JsonPropertyName("command")] string Command);
+internal sealed record V1SupportRequest([property: JsonPropertyName("command")] string? Command)
+{
+    [JsonPropertyName("message")]
+    public string? Message { get; init; }
+}
+
+/// <summary>What a support command returned: the agent's <see cref="Reply"/> (<c>tell</c>) and the operator OSVI recorded (<c>takeover</c>).</summary>
+public sealed record SupportResult(string? Reply, string? ActiveHuman);
+
+/// <summary>The support commands of Chat v1 (<c>/v1/chat/session/{id}/support</c>); a plain operator message has none.</summary>
+public static class SupportCommands
+{
+    public const string Takeover = "takeover";
+    public const string Tell = "tell";
+    public const string Whisper = "whisper";
+    public const string End = "end";
+    public const string Close = "close";
+}
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(V1CreateSessionRequest))]

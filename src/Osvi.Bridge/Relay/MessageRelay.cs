@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Dispatching;
+using Osvi.Bridge.Handoff;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Osvi;
 using Osvi.Bridge.Telemetry;
@@ -25,12 +26,14 @@ public sealed partial class MessageRelay : IMessageHandler
     private readonly BridgeMetrics _metrics;
     private readonly ApologyCooldown _apologies;
     private readonly Dictionary<string, IQuoteSource> _quotes;
+    private readonly IHumanHandoff _handoff;
 
     public MessageRelay(IEnumerable<IReplySender> senders, SessionResolver sessions, IAgentConversation agent,
         IOptions<BridgeOptions> options, TimeProvider time, BridgeMetrics metrics, ILogger<MessageRelay> logger,
-        IEnumerable<IQuoteSource> quotes)
+        IEnumerable<IQuoteSource> quotes, IHumanHandoff? handoff = null)
     {
         _quotes = quotes.ToDictionary(q => q.Platform, StringComparer.OrdinalIgnoreCase);
+        _handoff = handoff ?? new NoHumanHandoff();
         _metrics = metrics;
         _senders = senders.ToDictionary(s => s.Platform, StringComparer.OrdinalIgnoreCase);
         _sessions = sessions;
@@ -75,6 +78,11 @@ public sealed partial class MessageRelay : IMessageHandler
                 record = await DecideAsync(message, sender, delivery.Journal, record, state, cancellationToken);
             }
             await DeliverAsync(sender, message.ReplyTarget, delivery.Journal, record, cancellationToken);
+            if (state.AfterDelivery is { } tellSupport)
+            {
+                // The support channel hears of the turn once the user has the answer (it never throws).
+                await tellSupport(cancellationToken);
+            }
         }
         catch (ReplyDeliveryException ex)
         {
@@ -172,8 +180,13 @@ public sealed partial class MessageRelay : IMessageHandler
                 message = message with { Quote = await TryFindQuoteAsync(quotes, message, cancellationToken) };
             }
             // Shown after the welcome, so a platform that answers into its progress placeholder puts
-            // the agent's answer there, below the welcome.
-            state.Progress = await TryShowProgressAsync(sender, message.ReplyTarget, cancellationToken);
+            // the agent's answer there, below the welcome. While an operator has the conversation the
+            // agent does not answer: nothing shows progress.
+            state.Handoff = await _handoff.FindAsync(session.SessionId, cancellationToken);
+            if (!state.Handoff.OperatorActive)
+            {
+                state.Progress = await TryShowProgressAsync(sender, message.ReplyTarget, cancellationToken);
+            }
 
             AgentTurn reply;
             try
@@ -193,6 +206,8 @@ public sealed partial class MessageRelay : IMessageHandler
                 await _sessions.FollowAsync(message.Conversation, reply.SessionId, cancellationToken);
                 state.SessionId = reply.SessionId;
             }
+            var handoff = state.Handoff;
+            state.AfterDelivery = token => _handoff.AfterTurnAsync(message, reply, handoff, token);
 
             if (string.IsNullOrWhiteSpace(reply.Text) && reply.HumanHasConversation)
             {
@@ -303,7 +318,14 @@ public sealed partial class MessageRelay : IMessageHandler
     private string? AgentFailed(OsviException exception, InboundMessage message, HandlingState state)
     {
         state.Outcome = "failed";
-        var apologize = _apologies.TryTake(message.Conversation);
+        // While an operator has the conversation the user is waiting for them, not for the agent: no apology.
+        var apologize = !state.Handoff.OperatorActive && _apologies.TryTake(message.Conversation);
+        if (apologize || state.Handoff.OperatorActive)
+        {
+            // Fail toward a human: the support channel hears of it (once per apology, so an outage does not flood it).
+            var (handoff, failedSession, reason) = (state.Handoff, state.SessionId, exception.Message);
+            state.AfterDelivery = token => _handoff.AgentFailedAsync(message, failedSession, handoff, reason, token);
+        }
         var sessionId = state.SessionId ?? "-";
         var kind = exception.GetType().Name;
         switch (exception)
@@ -371,6 +393,10 @@ public sealed partial class MessageRelay : IMessageHandler
         public string? SessionId { get; set; }
         public string Outcome { get; set; } = "unfinished";
         public IAsyncDisposable? Progress { get; set; }
+        public HandoffStatus Handoff { get; set; } = HandoffStatus.None;
+
+        /// <summary>What the support channel is told once the user's replies are delivered.</summary>
+        public Func<CancellationToken, Task>? AfterDelivery { get; set; }
     }
 
     [LoggerMessage(Level = LogLevel.Information,

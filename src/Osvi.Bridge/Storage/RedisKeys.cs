@@ -46,5 +46,14 @@ public sealed class RedisKeys(IOptions<RedisOptions> options)
     /// <summary><c>{prefix}lease:telegram-poller:{botId}</c> → the replica polling Telegram for the bot.</summary>
     public RedisKey TelegramPollerLease(string botId) => _prefix + "lease:telegram-poller:" + botId;
 
+    /// <summary><c>{prefix}handoff:session:{sessionId}</c>: a session's support thread (hash), TTL = session idle timeout.</summary>
+    public RedisKey HandoffSession(string sessionId) => _prefix + "handoff:session:" + sessionId;
+
+    /// <summary><c>{prefix}handoff:thread:{channel}:{threadTs}</c> → the session a support thread belongs to.</summary>
+    public RedisKey HandoffThread(string channel, string threadTs) => _prefix + "handoff:thread:" + channel + ":" + threadTs;
+
+    /// <summary><c>{prefix}handoff:turns:{sessionId}</c>: the session's last relayed turns (a capped list), shown with a help request.</summary>
+    public RedisKey HandoffTurns(string sessionId) => _prefix + "handoff:turns:" + sessionId;
+
     private string PartitionPrefix(int partition) => _prefix + "inbox:{p" + partition.ToString(System.Globalization.CultureInfo.InvariantCulture) + "}:";
 }

@@ -29,6 +29,11 @@ public sealed class BridgeMetrics
     private readonly Counter<long> _merged;
     private readonly Counter<long> _stopped;
     private readonly Counter<long> _pollsAbandoned;
+    private readonly Counter<long> _handoffHelpRequests;
+    private readonly Counter<long> _handoffTakeovers;
+    private readonly Counter<long> _handoffOperatorMessages;
+    private readonly Counter<long> _handoffHandBacks;
+    private readonly Histogram<double> _handoffFirstReply;
     private readonly Histogram<double> _agentLatency;
     private readonly Histogram<double> _endToEnd;
 
@@ -51,6 +56,12 @@ public sealed class BridgeMetrics
         _stopped = meter.CreateCounter<long>("osvi_bridge.messages.stopped", "{turn}", "Answers not sent because the user pressed Stop (Telegram)");
         _pollsAbandoned = meter.CreateCounter<long>("osvi_bridge.telegram.polls_abandoned", "{poll}", "getUpdates calls abandoned by the watchdog after running well past their timeout");
         _helpRequested = meter.CreateCounter<long>("osvi_bridge.help_requested", "{turn}", "Agent turns that came back with help_requested (Chat v1)");
+        _handoffHelpRequests = meter.CreateCounter<long>("osvi_bridge.handoff.help_requests", "{thread}", "Help requests that opened a support thread");
+        _handoffTakeovers = meter.CreateCounter<long>("osvi_bridge.handoff.takeovers", "{takeover}", "Conversations an operator took over from the agent");
+        _handoffOperatorMessages = meter.CreateCounter<long>("osvi_bridge.handoff.operator_messages", "{message}", "Operators' replies relayed to users");
+        _handoffHandBacks = meter.CreateCounter<long>("osvi_bridge.handoff.hand_backs", "{hand_back}", "Conversations handed back to the agent (!end)");
+        _handoffFirstReply = meter.CreateHistogram<double>("osvi_bridge.handoff.first_reply", "s", "From a help request to the first operator reply",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400] });
         _agentLatency = meter.CreateHistogram<double>("osvi_bridge.agent.latency", "s", "Time OSVI took to answer one message",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120] });
         _endToEnd = meter.CreateHistogram<double>("osvi_bridge.message.duration", "s", "From receiving a message to its reply being sent",
@@ -90,6 +101,11 @@ public sealed class BridgeMetrics
     public void Merged(string platform, int followUps) => _merged.Add(followUps, Platform(platform));
     public void Stopped(string platform) => _stopped.Add(1, Platform(platform));
     public void PollAbandoned() => _pollsAbandoned.Add(1);
+    public void HandoffHelpRequest(string platform) => _handoffHelpRequests.Add(1, Platform(platform));
+    public void HandoffTakeover() => _handoffTakeovers.Add(1);
+    public void HandoffOperatorMessage() => _handoffOperatorMessages.Add(1);
+    public void HandoffHandBack() => _handoffHandBacks.Add(1);
+    public void HandoffFirstReply(TimeSpan elapsed) => _handoffFirstReply.Record(elapsed.TotalSeconds);
     public void AgentLatency(TimeSpan elapsed) => _agentLatency.Record(elapsed.TotalSeconds);
     public void EndToEnd(string platform, TimeSpan elapsed) => _endToEnd.Record(elapsed.TotalSeconds, Platform(platform));
 

@@ -10,7 +10,8 @@ namespace Osvi.Bridge.IntegrationTests.Infrastructure;
 /// A stand-in for OSVI Chat v1 as a real HTTP server on 127.0.0.1, behaving as its docs say: one active
 /// session per customer and agent (creating one closes the previous), inbound answers synchronously
 /// ("echo: {content}" unless <see cref="Reply"/> says otherwise), a 404 from the active-session lookup when
-/// there is none, support commands that change the mode or close the session. Everything is recorded.
+/// there is none, support commands that change the mode or close the session, and the operator's side of them
+/// (<c>tell</c> runs an agent turn, <c>whisper</c> guides the next one, a plain message needs support mode). Everything is recorded.
 /// </summary>
 public sealed class FakeOsviV1Server : IAsyncDisposable
 {
@@ -36,6 +37,12 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
 
     /// <summary>Whether a message makes the agent ask for a human (sets the session's help_requested).</summary>
     public Func<string, bool> RequestsHelp { get; set; } = content => content.Contains("human", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>While set and not completed, support calls are recorded on arrival and then wait for it.</summary>
+    public TaskCompletionSource? HoldSupport { get; set; }
+
+    /// <summary>The agent's answer to <c>tell</c>: (session id, the operator's guidance).</summary>
+    public Func<string, string, string> TellReply { get; set; } = (_, guidance) => "told: " + guidance;
 
     /// <summary>How an inbound call naming a session this server never had is refused: 404, or 422 naming the session.</summary>
     public int UnknownSessionStatus { get; set; } = 404;
@@ -80,6 +87,9 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
 
     /// <summary>Puts a session in support mode, as the support command <c>takeover</c> would.</summary>
     public void TakeOver(string sessionId) => Sessions[sessionId].Mode = "support";
+
+    /// <summary>Hands a session back to the agent, as OSVI's dashboard might, without the bridge knowing.</summary>
+    public void HandBackBehindTheBridge(string sessionId) => Sessions[sessionId].Mode = "ai";
 
     public Session? ActiveSessionOf(string customerId)
     {
@@ -210,24 +220,47 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
         }
         var body = await ReadBodyAsync(context);
         var command = body?["command"]?.GetValue<string>();
+        var message = body?["message"]?.GetValue<string>();
         if (!Sessions.TryGetValue(id, out var session))
         {
             return Results.Json(new { success = false, errors = new[] { "Session not found" } }, statusCode: 404);
         }
-        SupportCalls.Enqueue(new SupportCall(id, command));
+        if (session.Status == "closed")
+        {
+            return Results.Json(new { success = false, errors = new[] { "Session is closed" } }, statusCode: 422);
+        }
+        SupportCalls.Enqueue(new SupportCall(id, command) { Message = message });
+        if (HoldSupport is { } hold)
+        {
+            await hold.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
         switch (command)
         {
+            case null when string.IsNullOrEmpty(message):
+            case "tell" when string.IsNullOrEmpty(message):
+                return Results.Json(new { success = false, errors = new[] { "message is required" } }, statusCode: 422);
+            case null when session.Mode != "support":
+                return Results.Json(new { success = false, errors = new[] { "operator messages need support mode" } }, statusCode: 422);
+            case null:
+                session.Operator.Enqueue(message!);
+                break;
+            case "tell":
+                var reply = TellReply(id, message!);
+                return Results.Json(new { success = true, data = new { state = "ok", session_id = id, command, reply } });
+            case "whisper":
+                session.Whispers.Enqueue(message ?? "");
+                break;
             case "close":
                 session.Status = "closed";
                 break;
             case "takeover":
                 session.Mode = "support";
-                break;
+                return Results.Json(new { success = true, data = new { state = "ok", session_id = id, command, active_human = "operator@example.com" } });
             case "end":
                 session.Mode = "ai";
                 break;
             default:
-                return Results.Json(new { success = false, errors = new[] { "this stand-in knows close, takeover and end" } }, statusCode: 422);
+                return Results.Json(new { success = false, errors = new[] { "this stand-in knows close, takeover, end, tell, whisper and plain messages" } }, statusCode: 422);
         }
         return Results.Json(new { success = true, data = new { state = "ok", session_id = id, command } });
     }
@@ -290,6 +323,11 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
         public string Status { get; set; } = "active";
         public string Mode { get; set; } = "ai";
         public bool HelpRequested { get; set; }
+
+        /// <summary>Operators' plain messages recorded in the session, in order.</summary>
+        public ConcurrentQueue<string> Operator { get; } = new();
+
+        public ConcurrentQueue<string> Whispers { get; } = new();
     }
 
     public sealed record CreatedSession(string Id, string CustomerId, string? PersonName);
@@ -297,5 +335,8 @@ public sealed class FakeOsviV1Server : IAsyncDisposable
     /// <summary>A message the agent answered: in <see cref="SessionId"/>, though the bridge named <see cref="NamedSessionId"/>.</summary>
     public sealed record Inbound(string SessionId, string CustomerId, string Content, string NamedSessionId);
 
-    public sealed record SupportCall(string SessionId, string? Command);
+    public sealed record SupportCall(string SessionId, string? Command)
+    {
+        public string? Message { get; init; }
+    }
 }

@@ -10,6 +10,7 @@ public sealed class InstrumentCounter : IDisposable
 {
     private readonly MeterListener _listener = new();
     private long _total;
+    private long _measurements;
 
     public InstrumentCounter(Meter meter, string instrument, KeyValuePair<string, object?>? tag = null)
     {
@@ -35,10 +36,14 @@ public sealed class InstrumentCounter : IDisposable
                 }
             }
         });
+        _listener.SetMeasurementEventCallback<double>((_, _, _, _) => Interlocked.Increment(ref _measurements));
         _listener.Start();
     }
 
     public long Total => Interlocked.Read(ref _total);
+
+    /// <summary>How many values a histogram (of doubles) recorded.</summary>
+    public long Measurements => Interlocked.Read(ref _measurements);
 
     public void Dispose() => _listener.Dispose();
 }

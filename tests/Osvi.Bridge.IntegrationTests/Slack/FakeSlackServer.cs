@@ -204,6 +204,18 @@ public sealed class FakeSlackServer : IAsyncDisposable
         return envelopeId;
     }
 
+    /// <summary>
+    /// A person writes in a thread of <paramref name="channel"/> (the support channel): the message appears there, as in
+    /// Slack, and its <c>message</c> event is pushed on socket <paramref name="socket"/> (subscribed to <c>message.channels</c>). Returns its ts.
+    /// </summary>
+    public async Task<string> PostInThreadAsAsync(string user, string channel, string threadTs, string text, string? botId = null, int socket = 1)
+    {
+        var ts = $"1800000000.{Interlocked.Increment(ref _ts):D6}";
+        Messages[ts] = new SlackMessage(channel, ts, threadTs, text);
+        await PushAsync(SlackEvents.ThreadReply(user, text, ts, threadTs, channel, botId), socket);
+        return ts;
+    }
+
     public Task WaitForAckAsync(string envelopeId) =>
         Eventually.HoldsAsync(() => Acks.Any(a => a.EnvelopeId == envelopeId), "ack of " + envelopeId);
 

@@ -66,5 +66,26 @@ public static class SlackEvents
         ["ts"] = ts,
     });
 
+    /// <summary>A message in a channel thread (subscribed to message.channels), as an operator writes in the support channel.</summary>
+    public static JsonObject ThreadReply(string user, string text, string ts, string threadTs, string channel, string? botId = null)
+    {
+        var ev = new JsonObject
+        {
+            ["type"] = "message",
+            ["channel_type"] = "channel",
+            ["channel"] = channel,
+            ["user"] = user,
+            ["text"] = text,
+            ["ts"] = ts,
+            ["thread_ts"] = threadTs,
+            ["event_ts"] = ts,
+        };
+        if (botId is not null)
+        {
+            ev["bot_id"] = botId;
+        }
+        return Callback(ev);
+    }
+
     public static JsonObject Raw(JsonObject ev) => Callback(ev);
 }

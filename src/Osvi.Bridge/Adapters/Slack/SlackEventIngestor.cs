@@ -34,11 +34,14 @@ public sealed partial class SlackEventIngestor
     private readonly BridgeOptions _bridge;
     private readonly IOptions<SlackOptions> _slack;
     private readonly IHostApplicationLifetime _lifetime;
+    private readonly string? _supportChannel;
 
     public SlackEventIngestor(SlackBotIdentityHolder identity, IInbox inbox, SlackReplySender sender, IDeduplicationStore deduplication,
-        IOptions<BridgeOptions> bridge, IOptions<SlackOptions> slack, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SlackEventIngestor> logger)
+        IOptions<BridgeOptions> bridge, IOptions<SlackOptions> slack, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SlackEventIngestor> logger,
+        SlackSupportChannel? supportChannel = null)
     {
         _slack = slack;
+        _supportChannel = supportChannel?.ChannelId;
         _identity = identity;
         _inbox = inbox;
         _sender = sender;
@@ -56,7 +59,7 @@ public sealed partial class SlackEventIngestor
     public SlackUserMessage? Parse(JsonElement payload)
     {
         var identity = _identity.Current ?? throw new InvalidOperationException("The Slack bot identity is not known yet (auth.test).");
-        var parsed = SlackEventParser.Parse(payload, identity);
+        var parsed = SlackEventParser.Parse(payload, identity, _supportChannel);
         if (parsed.Message is null)
         {
             var eventId = payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("event_id", out var id) ? id.ToString() : "-";
@@ -88,7 +91,7 @@ public sealed partial class SlackEventIngestor
         var stopping = _lifetime.ApplicationStopping;
         try
         {
-            if (await _deduplication.TryMarkAsync(SlackEventParser.Platform, message.MessageId, stopping))
+            if (await _deduplication.TryMarkAsync(message.Platform, message.MessageId, stopping))
             {
                 await _sender.SendAsync(message.ReplyTarget, _bridge.TooLongMessage.Replace(
                     "{MaxInboundLength}", _bridge.MaxInboundLength.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), stopping);
@@ -105,7 +108,7 @@ public sealed partial class SlackEventIngestor
     public async Task<SlackIngestOutcome> AcceptAsync(SlackUserMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        var inbound = new InboundMessage(SlackEventParser.Platform, message.Conversation, message.MessageId, message.UserId,
+        var inbound = new InboundMessage(message.Platform, message.Conversation, message.MessageId, message.UserId,
             message.UserId, message.Text, message.ReplyTarget)
         {
             ReceivedAt = _time.GetUtcNow(),
@@ -120,7 +123,7 @@ public sealed partial class SlackEventIngestor
     {
         ArgumentNullException.ThrowIfNull(messages);
         var now = _time.GetUtcNow();
-        var inbound = messages.Select(m => new InboundMessage(SlackEventParser.Platform, m.Conversation, m.MessageId, m.UserId,
+        var inbound = messages.Select(m => new InboundMessage(m.Platform, m.Conversation, m.MessageId, m.UserId,
             m.UserId, m.Text, m.ReplyTarget) { ReceivedAt = now }).ToList();
         var receipts = await _inbox.AcceptManyAsync(inbound, cancellationToken);
         var outcomes = new SlackIngestOutcome[receipts.Count];

@@ -9,7 +9,17 @@ namespace Osvi.Bridge.Adapters.Slack;
 /// <see cref="MessageId"/> is <c>{channel}:{ts}</c>, so a mention delivered both as
 /// <c>app_mention</c> and as <c>message</c> (different <c>event_id</c>s) is answered once.
 /// </summary>
-public sealed record SlackUserMessage(ConversationKey Conversation, string MessageId, string UserId, string Text, ReplyTarget ReplyTarget);
+public sealed record SlackUserMessage(ConversationKey Conversation, string MessageId, string UserId, string Text, ReplyTarget ReplyTarget)
+{
+    /// <summary><see cref="SlackEventParser.Platform"/> for users, <see cref="SlackEventParser.SupportPlatform"/> for operators in the support channel.</summary>
+    public string Platform { get; init; } = SlackEventParser.Platform;
+}
+
+/// <summary>
+/// The support channel of the human handoff (<c>Handoff:SlackChannel</c>), registered only when it is set: its
+/// threaded messages are operators' posts, not users' messages.
+/// </summary>
+public sealed record SlackSupportChannel(string ChannelId);
 
 /// <summary>What an Events API payload means for the bridge: a message to answer, or the reason it is ignored.</summary>
 public sealed record SlackParseResult(SlackUserMessage? Message, string? IgnoredReason)
@@ -23,13 +33,18 @@ public sealed record SlackParseResult(SlackUserMessage? Message, string? Ignored
 /// Turns an Events API <c>event_callback</c> payload (the same in Socket Mode and over HTTP) into
 /// a <see cref="SlackUserMessage"/>. DMs are one conversation per DM channel; in channels only
 /// <c>app_mention</c> counts, one conversation per thread. Bots (ourselves included), edits,
-/// deletions, joins and every other subtype are ignored.
+/// deletions, joins and every other subtype are ignored. In the support channel of the handoff, every
+/// message written in a thread is an operator's post (<see cref="SupportPlatform"/>, one conversation per
+/// thread); top-level messages there are ignored.
 /// </summary>
 public static partial class SlackEventParser
 {
     public const string Platform = "slack";
 
-    public static SlackParseResult Parse(JsonElement payload, SlackBotIdentity identity)
+    /// <summary>The platform of operators' posts in the support channel: routed to the handoff, never to the agent.</summary>
+    public const string SupportPlatform = "slack-support";
+
+    public static SlackParseResult Parse(JsonElement payload, SlackBotIdentity identity, string? supportChannel = null)
     {
         ArgumentNullException.ThrowIfNull(identity);
         if (payload.ValueKind != JsonValueKind.Object || Read(payload, "type") != "event_callback")
@@ -71,6 +86,23 @@ public static partial class SlackEventParser
         var threadTs = Read(ev, "thread_ts");
         var text = CleanText(Read(ev, "text") ?? "", identity.UserId);
         var messageId = $"{channel}:{ts}";
+
+        if (channel == supportChannel)
+        {
+            // Operators write in the threads the bridge opened; whether this is one is known only from the
+            // store, when the post is handled. Subscribing to message.channels also sends a mention here as
+            // app_mention: both carry the same message id and are taken once.
+            if (string.IsNullOrEmpty(threadTs) || threadTs == ts)
+            {
+                return SlackParseResult.Ignore("support channel message outside a thread");
+            }
+            return SlackParseResult.Answer(new SlackUserMessage(
+                ConversationKey.Create(SupportPlatform, team, channel, threadTs), messageId, user, text,
+                new ReplyTarget(channel, threadTs, ts))
+            {
+                Platform = SupportPlatform,
+            });
+        }
 
         if (type == "message")
         {

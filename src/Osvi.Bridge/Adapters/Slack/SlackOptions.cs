@@ -94,7 +94,7 @@ public sealed class SlackOptions : IValidatableObject
 
     /// <summary>
     /// The app's slash command: <c>{SlashCommand} reset</c> and <c>{SlashCommand} help</c> (Slack refuses an
-    /// unknown <c>/reset</c>). Must match the command configured in the Slack app (see deploy/slack-app-manifest.*.yaml).
+    /// unknown <c>/reset</c>). Must match the command configured in the Slack app (see deploy/slack-app-manifest.yaml).
     /// </summary>
     [RegularExpression("^/[a-z0-9_-]{1,31}$", ErrorMessage = "Slack:SlashCommand must be '/' and 1-31 lowercase letters, digits, '-' or '_' (e.g. /osvi)")]
     public string SlashCommand { get; set; } = "/osvi";
