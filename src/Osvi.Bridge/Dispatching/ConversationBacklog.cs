@@ -1,3 +1,4 @@
+using Osvi.Bridge.Adapters.Slack;
 using Osvi.Bridge.Messaging;
 
 namespace Osvi.Bridge.Dispatching;
@@ -66,14 +67,17 @@ public static class FollowUps
 {
     /// <summary>
     /// A follow-up joins when it is plain text from the same sender, carries no quote of its own, and the
-    /// joined text stays within <paramref name="maxLength"/>; a command (<c>/reset</c>) is never joined,
-    /// nor is anything joined to one, so it keeps its meaning and its place.
+    /// joined text stays within <paramref name="maxLength"/>; a command (<c>/reset</c>, an operator's
+    /// <c>!end</c>) is never joined, nor is anything joined to one, so it keeps its meaning and its place.
+    /// Operators' posts in the support channel (<see cref="SlackEventParser.SupportPlatform"/>) are relayed
+    /// to the user one by one, as written: they are not for the agent and never merged.
     /// </summary>
     public static bool CanJoin(InboundMessage lead, InboundMessage follower, int joinedLength, int maxLength)
     {
         ArgumentNullException.ThrowIfNull(lead);
         ArgumentNullException.ThrowIfNull(follower);
         return IsPlainText(lead) && IsPlainText(follower)
+            && !string.Equals(lead.Platform, SlackEventParser.SupportPlatform, StringComparison.Ordinal)
             && follower.Quote is null
             && string.Equals(lead.UserId, follower.UserId, StringComparison.Ordinal)
             && string.Equals(lead.Platform, follower.Platform, StringComparison.Ordinal)
@@ -101,5 +105,5 @@ public static class FollowUps
 
     // Anything that looks like a command stays alone, also one the relay would not know: it may be meant as one.
     private static bool IsPlainText(InboundMessage message) =>
-        !string.IsNullOrWhiteSpace(message.Text) && !message.Text.AsSpan().TrimStart().StartsWith("/", StringComparison.Ordinal);
+        !string.IsNullOrWhiteSpace(message.Text) && message.Text.TrimStart() is var text && !text.StartsWith('/') && !text.StartsWith('!');
 }

@@ -47,6 +47,15 @@ public sealed class FollowUpsTests
     }
 
     [Fact]
+    public void Operator_posts_and_bang_commands_are_never_merged()
+    {
+        var post = Message("first") with { Platform = global::Osvi.Bridge.Adapters.Slack.SlackEventParser.SupportPlatform };
+        Assert.False(FollowUps.CanJoin(post, post with { Text = "second" }, 5, 100));
+        Assert.False(FollowUps.CanJoin(Message("note"), Message("!end"), 4, 100));
+        Assert.True(FollowUps.CanJoin(Message("note"), Message("more"), 4, 100));
+    }
+
+    [Fact]
     public void Without_merging_every_message_is_its_own_turn_and_a_taken_turn_leaves_nothing()
     {
         var backlog = Backlog(Message("a"), Message("b"));
