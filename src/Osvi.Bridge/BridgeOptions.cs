@@ -16,6 +16,13 @@ public sealed class BridgeOptions
     [Range(1, 10_000_000, ErrorMessage = "Bridge:QueueCapacity must be between 1 and 10000000")]
     public int QueueCapacity { get; set; } = 10_000;
 
+    /// <summary>
+    /// Messages of one conversation that queued up while the agent was busy with an earlier one go to the
+    /// agent as one turn (joined with newlines, in order) when their turn comes; one that finds the
+    /// conversation idle starts at once, as before.
+    /// </summary>
+    public bool MergeQueuedMessages { get; set; } = true;
+
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", ErrorMessage = "Bridge:ShutdownTimeout must be between 00:00:00 and 1.00:00:00")]
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -53,6 +60,15 @@ public sealed class BridgeOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", ErrorMessage = "Bridge:ApologyCooldown must be between 00:00:00 and 1.00:00:00")]
     public TimeSpan ApologyCooldown { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// When a user replies to (quotes) a message that is not the bot's, the agent gets the quoted text, cut to
+    /// <see cref="MaxQuoteLength"/> characters, as a marked prefix (<c>[Replying to: "…"]</c>) before the user's words.
+    /// </summary>
+    public bool QuotedContext { get; set; } = true;
+
+    [Range(0, 4096, ErrorMessage = "Bridge:MaxQuoteLength must be between 0 and 4096")]
+    public int MaxQuoteLength { get; set; } = 500;
 
     [Required(ErrorMessage = "Bridge:ResetMessage is required")]
     public string ResetMessage { get; set; } = "Started a new conversation. What can I help you with?";

@@ -72,6 +72,34 @@ public sealed class ConfigurationValidationTests
     }
 
     [Fact]
+    public void The_conversation_experience_settings_name_their_key_when_wrong()
+    {
+        var messages = Messages(BuildWith(new()
+        {
+            ["Osvi:ApiToken"] = "t",
+            ["Osvi:AgentUuid"] = "a",
+            ["Bridge:MaxQuoteLength"] = "5000",
+            ["Bridge:MergeQueuedMessages"] = "sometimes",
+            ["Telegram:BotToken"] = "123:abc",
+            ["Telegram:ThinkingStyle"] = "Sparkles",
+            ["Telegram:DraftRefreshInterval"] = "00:00:45",
+            ["Telegram:PollWatchdogGrace"] = "00:00:00",
+            ["Telegram:ResetCommandDescription"] = new string('x', 300),
+            ["Slack:BotToken"] = "xoxb-1",
+            ["Slack:SigningSecret"] = "s",
+            ["Slack:SlashCommand"] = "osvi",
+        }));
+
+        Assert.Contains(messages, m => m.StartsWith("Bridge:MaxQuoteLength must be between 0 and 4096", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("Bridge:MergeQueuedMessages: 'sometimes' is not valid", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("Telegram:ThinkingStyle", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("Telegram:DraftRefreshInterval must be between", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("Telegram:PollWatchdogGrace must be between 00:00:01 and 00:05:00", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("Telegram:ResetCommandDescription must be 1-256 characters", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("Slack:SlashCommand must be '/'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void An_attempt_timeout_longer_than_the_total_timeout_is_inconsistent()
     {
         var messages = Messages(BuildWith(new()

@@ -1,3 +1,4 @@
+using Osvi.Bridge.Adapters.Slack;
 using System.Text.Json;
 using YamlDotNet.RepresentationModel;
 
@@ -192,5 +193,28 @@ public sealed class DeployManifestTests
             }
         }
         Assert.StartsWith("replace-with", lines["Osvi__ApiToken"], StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("deploy/slack-app-manifest.yaml", true)]
+    [InlineData("deploy/slack-app-manifest.events-api.yaml", false)]
+    public void Each_slack_app_manifest_has_every_scope_event_and_the_slash_command_its_mode_needs(string file, bool socketMode)
+    {
+        var manifest = Assert.Single(Documents(file));
+        var scopes = ((YamlSequenceNode)At(manifest, "oauth_config", "scopes", "bot")).Children.Select(c => ((YamlScalarNode)c).Value).ToList();
+        Assert.Subset(scopes.ToHashSet(), new HashSet<string?>
+        {
+            "app_mentions:read", "chat:write", "im:history", "users:read", "commands", "channels:history", "groups:history",
+        });
+        var events = ((YamlSequenceNode)At(manifest, "settings", "event_subscriptions", "bot_events")).Children.Select(c => ((YamlScalarNode)c).Value);
+        Assert.Equal(["app_mention", "message.im", "message.channels", "message.groups"], events);
+        Assert.Equal(new SlackOptions().SlashCommand, Scalar(manifest, "features", "slash_commands", "0", "command"));
+        Assert.Equal(socketMode ? "true" : "false", Scalar(manifest, "settings", "socket_mode_enabled"));
+        Assert.Equal("true", Scalar(manifest, "features", "app_home", "messages_tab_enabled"));
+        if (!socketMode)
+        {
+            Assert.EndsWith(SlackEventsEndpoint.Path, Scalar(manifest, "settings", "event_subscriptions", "request_url"), StringComparison.Ordinal);
+            Assert.EndsWith(SlackCommandsEndpoint.Path, Scalar(manifest, "features", "slash_commands", "0", "url"), StringComparison.Ordinal);
+        }
     }
 }

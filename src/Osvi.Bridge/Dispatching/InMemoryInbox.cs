@@ -21,6 +21,7 @@ public sealed partial class InMemoryInbox : IInbox, IHostedService, IDisposable
     private readonly ILogger<InMemoryInbox> _logger;
     private readonly BridgeMetrics _metrics;
     private readonly ConversationScheduler _scheduler;
+    private readonly ConversationBacklog<InboundMessage> _backlog = new(static m => m, static _ => true);
     private readonly SemaphoreSlim _capacity;
     private readonly CancellationTokenSource _abort = new();
     private int _closed;
@@ -79,23 +80,37 @@ public sealed partial class InMemoryInbox : IInbox, IHostedService, IDisposable
                 throw;
             }
             _metrics.Received(message.Platform, message.Instance);
-            _scheduler.Schedule(message.Conversation.Value, () => RunAsync(message));
+            _backlog.Add(message.Conversation.Value, message);
+            var conversation = message.Conversation.Value;
+            _scheduler.Schedule(conversation, () => RunTurnAsync(conversation));
             receipts[i] = new InboxReceipt(InboxOutcome.Accepted);
         }
         return receipts;
     }
 
-    private async Task RunAsync(InboundMessage message)
+    private async Task RunTurnAsync(string conversation)
     {
+        var turn = _backlog.TakeTurn(conversation, _options.MergeQueuedMessages, _options.MaxInboundLength);
+        if (turn.Count == 0)
+        {
+            return; // An earlier turn took this message along.
+        }
+        var message = FollowUps.Join(turn);
         try
         {
             if (_abort.IsCancellationRequested)
             {
                 LogLost(_logger, message.Platform, message.Conversation.Value, message.MessageId);
-                _handled.Report(message, DeliveryResult.Abandoned);
+                Report(turn, DeliveryResult.Abandoned);
                 return;
             }
+            if (turn.Count > 1)
+            {
+                LogMerged(_logger, message.Platform, message.Conversation.Value, turn.Count);
+                _metrics.Merged(message.Platform, turn.Count - 1);
+            }
             var (result, reason) = await _runner.RunAsync(message, new InMemoryMessageJournal(), 0, _abort.Token);
+            Report(turn.Skip(1), result);
             switch (result)
             {
                 case DeliveryResult.DeadLettered:
@@ -110,7 +125,15 @@ public sealed partial class InMemoryInbox : IInbox, IHostedService, IDisposable
         }
         finally
         {
-            _capacity.Release();
+            _capacity.Release(turn.Count);
+        }
+    }
+
+    private void Report(IEnumerable<InboundMessage> messages, DeliveryResult result)
+    {
+        foreach (var message in messages)
+        {
+            _handled.Report(message, result);
         }
     }
 
@@ -148,6 +171,9 @@ public sealed partial class InMemoryInbox : IInbox, IHostedService, IDisposable
         _abort.Dispose();
         _capacity.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Platform} conversation {ConversationKey}: {Count} queued messages go to the agent as one turn")]
+    private static partial void LogMerged(ILogger logger, string platform, string conversationKey, int count);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dropped redelivered {Platform} event {MessageId}")]
     private static partial void LogDuplicate(ILogger logger, string platform, string messageId);

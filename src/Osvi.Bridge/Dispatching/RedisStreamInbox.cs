@@ -24,11 +24,14 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
 {
     private const string Group = "bridge";
 
-    // Acknowledge, delete and forget the journal of one entry: all keys of one partition, one step.
+    // Acknowledge, delete and forget the journals of a turn's entries (ARGV[i] with its record KEYS[i], from 2
+    // on): all keys of one partition, one step, so a merged turn's follow-ups never outlive their lead.
     private const string CompleteScript = """
-        redis.call('xack', KEYS[1], ARGV[1], ARGV[2])
-        redis.call('xdel', KEYS[1], ARGV[2])
-        redis.call('del', KEYS[2])
+        for i = 2, #ARGV do
+          redis.call('xack', KEYS[1], ARGV[1], ARGV[i])
+          redis.call('xdel', KEYS[1], ARGV[i])
+          redis.call('del', KEYS[i])
+        end
         return 1
         """;
 
@@ -51,6 +54,8 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
     private readonly ConcurrentDictionary<int, Partition> _held = new();
     // Entries read and not finished, by "partition/entry id", across lease changes of a partition.
     private readonly ConcurrentDictionary<string, byte> _inHand = new(StringComparer.Ordinal);
+    // Only entries read fresh are merged: a replayed one repeats what its journal says it did.
+    private readonly ConversationBacklog<PendingEntry> _backlog = new(static e => e.Message, static e => e.Message is not null && !e.Replay);
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
     private Task _ownership = Task.CompletedTask;
@@ -79,6 +84,9 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
 
     /// <summary>This process's name among the replicas (its consumer name in every partition's group).</summary>
     public string ReplicaId { get; }
+
+    /// <summary>Messages this replica read and has not finished (waiting for their turn plus in flight).</summary>
+    public int Pending => _scheduler.Pending;
 
     /// <summary>The partitions this replica works on right now.</summary>
     public IReadOnlyCollection<int> HeldPartitions => _held.Keys.ToList();
@@ -579,55 +587,30 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
         _inHand[InHandKey(partition.Number, id)] = 0;
         // An unreadable entry has no conversation; it goes through the scheduler on its own key.
         var conversation = message?.Conversation.Value ?? "unreadable:" + id;
-        _scheduler.Schedule(conversation, () => HandleEntryAsync(partition, id, message, json, previousAttempts, replay));
+        _backlog.Add(conversation, new PendingEntry(partition, id, message, json, previousAttempts, replay));
+        _scheduler.Schedule(conversation, () => HandleTurnAsync(conversation));
     }
 
-    private async Task HandleEntryAsync(Partition partition, string entryId, InboundMessage? message, RedisValue raw, int previousAttempts, bool replay)
+    private async Task HandleTurnAsync(string conversation)
     {
+        var turn = _backlog.TakeTurn(conversation, _bridge.MergeQueuedMessages, _bridge.MaxInboundLength);
+        if (turn.Count == 0)
+        {
+            return; // An earlier turn took this entry along.
+        }
         try
         {
             if (_abort.IsCancellationRequested)
             {
                 return; // Left pending for whoever holds the partition next.
             }
-            var database = _redis.GetDatabase();
-            if (message is null)
+            if (turn.Count == 1)
             {
-                await UntilStoredAsync(() => DeadLetterAsync(database, partition.Number, entryId, raw, "unreadable inbox entry", previousAttempts + 1));
-                return;
+                await HandleEntryAsync(turn[0]);
             }
-            // The relay's scope names the message; this adds where it sits in the inbox.
-            using var scope = _logger.BeginScope(new LogFields(new("InboxPartition", partition.Number), new("InboxEntry", entryId)));
-            if (replay)
+            else
             {
-                _metrics.InboxRedelivery(message.Platform, message.Instance);
-            }
-            // The seen marker holds the id of the entry that took the event first: another entry with the
-            // same event is a redelivery, while this entry coming back after a crash is not.
-            var first = await UntilStoredAsync(() => MarkSeenAsync(database, message, entryId));
-            if (!first)
-            {
-                LogDuplicate(_logger, message.Platform, message.MessageId);
-                _metrics.Duplicate(message.Platform, message.Instance);
-                await UntilStoredAsync(() => CompleteAsync(database, partition.Number, entryId));
-                _handled.Report(message, DeliveryResult.Finished);
-                return;
-            }
-            var recordKey = _keys.InboxRecord(partition.Number, entryId);
-            var journal = replay
-                ? await UntilStoredAsync(() => RedisMessageJournal.LoadAsync(database, recordKey))
-                : RedisMessageJournal.Fresh(database, recordKey);
-            var (result, reason) = await _runner.RunAsync(message, journal, previousAttempts, _abort.Token);
-            switch (result)
-            {
-                case DeliveryResult.Finished:
-                    await UntilStoredAsync(() => CompleteAsync(database, partition.Number, entryId));
-                    break;
-                case DeliveryResult.DeadLettered:
-                    LogDeadLettered(_logger, message.Platform, message.Conversation.Value, message.MessageId, reason);
-                    _metrics.DeadLettered(message.Platform, message.Instance);
-                    await UntilStoredAsync(() => DeadLetterAsync(database, partition.Number, entryId, raw, reason, previousAttempts + 1));
-                    break;
+                await HandleMergedAsync(turn);
             }
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
@@ -636,11 +619,127 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
         }
         finally
         {
-            // After the entry was finished (or left): a recovery never sees it pending and not in hand.
-            _inHand.TryRemove(InHandKey(partition.Number, entryId), out _);
-            _room.Release();
-            partition.Ended();
+            foreach (var entry in turn)
+            {
+                // After the entry was finished (or left): a recovery never sees it pending and not in hand.
+                _inHand.TryRemove(InHandKey(entry.Partition.Number, entry.EntryId), out _);
+                _room.Release();
+                entry.Partition.Ended();
+            }
         }
+    }
+
+    private async Task HandleEntryAsync(PendingEntry entry)
+    {
+        var (partition, entryId, message, raw, previousAttempts, replay) = entry;
+        var database = _redis.GetDatabase();
+        if (message is null)
+        {
+            await UntilStoredAsync(() => DeadLetterAsync(database, partition.Number, [entryId], raw, "unreadable inbox entry", previousAttempts + 1));
+            return;
+        }
+        // The relay's scope names the message; this adds where it sits in the inbox.
+        using var scope = _logger.BeginScope(new LogFields(new("InboxPartition", partition.Number), new("InboxEntry", entryId)));
+        if (replay)
+        {
+            _metrics.InboxRedelivery(message.Platform, message.Instance);
+        }
+        // The seen marker holds the id of the entry that took the event first: another entry with the
+        // same event is a redelivery, while this entry coming back after a crash is not.
+        var first = await UntilStoredAsync(() => MarkSeenAsync(database, message, entryId));
+        if (!first)
+        {
+            LogDuplicate(_logger, message.Platform, message.MessageId);
+            _metrics.Duplicate(message.Platform, message.Instance);
+            await UntilStoredAsync(() => CompleteAsync(database, partition.Number, [entryId]));
+            _handled.Report(message, DeliveryResult.Finished);
+            return;
+        }
+        var recordKey = _keys.InboxRecord(partition.Number, entryId);
+        var journal = replay
+            ? await UntilStoredAsync(() => RedisMessageJournal.LoadAsync(database, recordKey))
+            : RedisMessageJournal.Fresh(database, recordKey);
+        if (journal.MergedInto is not null)
+        {
+            // A follow-up of a merged turn that a crash interrupted: its lead, earlier in the stream, was
+            // replayed with the joined text and answered it.
+            LogAnsweredWithLead(_logger, message.Platform, message.MessageId, journal.MergedInto);
+            await UntilStoredAsync(() => CompleteAsync(database, partition.Number, [entryId]));
+            _handled.Report(message, DeliveryResult.Finished);
+            return;
+        }
+        if (journal.MergedText is not null)
+        {
+            message = message with { Text = journal.MergedText };
+            raw = StoredMessage.Serialize(message);
+        }
+        await RunAsync(database, partition.Number, [entryId], message, raw, journal, previousAttempts);
+    }
+
+    /// <summary>
+    /// A turn of several fresh entries of one conversation: each is checked for a redelivery, the rest go to
+    /// the agent as one message. Their journals say so before the agent is asked, and they leave the inbox
+    /// together, so a crash at any point replays the same turn once.
+    /// </summary>
+    private async Task HandleMergedAsync(IReadOnlyList<PendingEntry> turn)
+    {
+        var database = _redis.GetDatabase();
+        var live = new List<PendingEntry>(turn.Count);
+        foreach (var entry in turn)
+        {
+            var message = entry.Message!;
+            if (await UntilStoredAsync(() => MarkSeenAsync(database, message, entry.EntryId)))
+            {
+                live.Add(entry);
+                continue;
+            }
+            LogDuplicate(_logger, message.Platform, message.MessageId);
+            _metrics.Duplicate(message.Platform, message.Instance);
+            await UntilStoredAsync(() => CompleteAsync(database, entry.Partition.Number, [entry.EntryId]));
+            _handled.Report(message, DeliveryResult.Finished);
+        }
+        if (live.Count == 0)
+        {
+            return;
+        }
+        var lead = live[0];
+        var partition = lead.Partition.Number;
+        using var scope = _logger.BeginScope(new LogFields(new("InboxPartition", partition), new("InboxEntry", lead.EntryId)));
+        if (live.Count == 1)
+        {
+            await RunAsync(database, partition, [lead.EntryId], lead.Message!, lead.Raw, RedisMessageJournal.Fresh(database, _keys.InboxRecord(partition, lead.EntryId)), 0);
+            return;
+        }
+        var joined = FollowUps.Join(live.Select(e => e.Message!).ToList());
+        var followers = live.Skip(1).Select(e => _keys.InboxRecord(partition, e.EntryId)).ToList();
+        var journal = await UntilStoredAsync(() =>
+            RedisMessageJournal.BeginMergedAsync(database, _keys.InboxRecord(partition, lead.EntryId), lead.EntryId, joined.Text, followers));
+        LogMerged(_logger, joined.Platform, joined.Conversation.Value, live.Count);
+        _metrics.Merged(joined.Platform, live.Count - 1);
+        var result = await RunAsync(database, partition, live.Select(e => e.EntryId).ToList(), joined, StoredMessage.Serialize(joined), journal, 0);
+        foreach (var follower in live.Skip(1))
+        {
+            _handled.Report(follower.Message!, result);
+        }
+    }
+
+    /// <summary>Runs a turn's attempts and acts on the result for all its entries (the first names the turn).</summary>
+    private async Task<DeliveryResult> RunAsync(IDatabase database, int partition, IReadOnlyList<string> entryIds, InboundMessage message, RedisValue raw,
+        RedisMessageJournal journal, int previousAttempts)
+    {
+        var (result, reason) = await _runner.RunAsync(message, journal, previousAttempts, _abort.Token);
+        switch (result)
+        {
+            case DeliveryResult.Finished:
+                await UntilStoredAsync(() => CompleteAsync(database, partition, entryIds));
+                break;
+            case DeliveryResult.DeadLettered:
+                LogDeadLettered(_logger, message.Platform, message.Conversation.Value, message.MessageId, reason);
+                _metrics.DeadLettered(message.Platform, message.Instance);
+                await UntilStoredAsync(() => DeadLetterAsync(database, partition, entryIds, raw, reason, previousAttempts + 1));
+                break;
+        }
+        return result;
     }
 
     /// <summary>
@@ -672,14 +771,18 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
         return previous.IsNull || previous == entryId;
     }
 
-    private async Task<bool> CompleteAsync(IDatabase database, int partition, string entryId)
+    private async Task<bool> CompleteAsync(IDatabase database, int partition, IReadOnlyList<string> entryIds)
     {
-        await database.ScriptEvaluateAsync(CompleteScript, [_keys.InboxStream(partition), _keys.InboxRecord(partition, entryId)], [Group, entryId]);
+        RedisKey[] keys = [_keys.InboxStream(partition), .. entryIds.Select(id => _keys.InboxRecord(partition, id))];
+        RedisValue[] values = [Group, .. entryIds.Select(id => (RedisValue)id)];
+        await database.ScriptEvaluateAsync(CompleteScript, keys, values);
         return true;
     }
 
-    private async Task<bool> DeadLetterAsync(IDatabase database, int partition, string entryId, RedisValue raw, string reason, int attempts)
+    /// <summary>Moves a turn aside: <paramref name="raw"/> is its message (a merged turn's joined one), named by its first entry.</summary>
+    private async Task<bool> DeadLetterAsync(IDatabase database, int partition, IReadOnlyList<string> entryIds, RedisValue raw, string reason, int attempts)
     {
+        var entryId = entryIds[0];
         // Two keys in two slots: the dead letter first, so a crash in between leaves a copy, never a loss.
         await database.StreamAddAsync(_keys.DeadLetters,
             [
@@ -691,8 +794,11 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
                 new NameValueEntry("at", _time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture)),
             ],
             maxLength: _options.DeadLetterCapacity, useApproximateMaxLength: true);
-        return await CompleteAsync(database, partition, entryId);
+        return await CompleteAsync(database, partition, entryIds);
     }
+
+    /// <summary>An entry read from a partition, waiting for its conversation's turn.</summary>
+    private sealed record PendingEntry(Partition Partition, string EntryId, InboundMessage? Message, RedisValue Raw, int PreviousAttempts, bool Replay);
 
     /// <summary>One held partition: its reader, and the entries read from it and not finished yet.</summary>
     private sealed class Partition(int number)
@@ -809,6 +915,12 @@ public sealed partial class RedisStreamInbox : IInbox, IHostedService, IDisposab
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Took over inbox partition {Partition} with {Count} unfinished message(s)")]
     private static partial void LogTakeover(ILogger logger, int partition, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Platform} conversation {ConversationKey}: {Count} queued messages go to the agent as one turn")]
+    private static partial void LogMerged(ILogger logger, string platform, string conversationKey, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Platform} message {MessageId} was answered with the merged turn of inbox entry {LeadEntry}; not asked again")]
+    private static partial void LogAnsweredWithLead(ILogger logger, string platform, string messageId, string leadEntry);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Dropped redelivered {Platform} event {MessageId}")]
     private static partial void LogDuplicate(ILogger logger, string platform, string messageId);

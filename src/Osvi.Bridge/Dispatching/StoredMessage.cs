@@ -19,6 +19,7 @@ public sealed record StoredMessage(
     [property: JsonPropertyName("thread")] string? ThreadId,
     [property: JsonPropertyName("replyTo")] string? ReplyToMessageId,
     [property: JsonPropertyName("received")] DateTimeOffset ReceivedAt,
+    [property: JsonPropertyName("quote")] string? Quote = null,
     [property: JsonPropertyName("instance"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Instance = null,
     [property: JsonPropertyName("agent"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? AgentUuid = null)
 {
@@ -26,7 +27,7 @@ public sealed record StoredMessage(
     {
         ArgumentNullException.ThrowIfNull(message);
         var stored = new StoredMessage(message.Platform, message.Conversation.Value, message.MessageId, message.UserId, message.DisplayName,
-            message.Text, message.ReplyTarget.ChatId, message.ReplyTarget.ThreadId, message.ReplyTarget.ReplyToMessageId, message.ReceivedAt,
+            message.Text, message.ReplyTarget.ChatId, message.ReplyTarget.ThreadId, message.ReplyTarget.ReplyToMessageId, message.ReceivedAt, message.Quote,
             message.Instance.Length == 0 ? null : message.Instance, message.AgentUuid);
         return JsonSerializer.Serialize(stored, StoredMessageJson.Default.StoredMessage);
     }
@@ -49,6 +50,7 @@ public sealed record StoredMessage(
                 new ReplyTarget(s.ChatId, s.ThreadId, s.ReplyToMessageId))
             {
                 ReceivedAt = s.ReceivedAt,
+                Quote = s.Quote,
                 // Entries written before several bots existed name none: they belong to the default one.
                 Instance = s.Instance ?? "",
                 AgentUuid = s.AgentUuid,
@@ -61,12 +63,18 @@ public sealed record StoredMessage(
     }
 }
 
-/// <summary>A message's journal as the durable inbox stores it.</summary>
+/// <summary>
+/// A message's journal as the durable inbox stores it. A merged turn (<c>Bridge:MergeQueuedMessages</c>)
+/// stores its joined text in the lead entry's record and, in each follow-up's record, the lead's entry id
+/// (<see cref="MergedInto"/>), so a replay asks the agent once for all of them and answers each once.
+/// </summary>
 public sealed record StoredRecord(
     [property: JsonPropertyName("replies")] IReadOnlyList<string> Replies,
     [property: JsonPropertyName("final")] bool Final,
     [property: JsonPropertyName("done")] int RepliesDone,
-    [property: JsonPropertyName("parts")] int PartsDone);
+    [property: JsonPropertyName("parts")] int PartsDone,
+    [property: JsonPropertyName("text")] string? MergedText = null,
+    [property: JsonPropertyName("into")] string? MergedInto = null);
 
 [JsonSerializable(typeof(StoredMessage))]
 [JsonSerializable(typeof(StoredRecord))]

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Markdig;
 using Markdig.Extensions.EmphasisExtras;
+using Markdig.Extensions.Tables;
 using Markdig.Syntax;
 using Markdig.Syntax.Inlines;
 
@@ -17,6 +18,7 @@ public static class SlackMrkdwnRenderer
 {
     private static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder()
         .UseEmphasisExtras(EmphasisExtraOptions.Strikethrough)
+        .UsePipeTables()
         .Build();
 
     public static string Render(string markdown)
@@ -52,6 +54,9 @@ public static class SlackMrkdwnRenderer
                 return "```\n" + Escape(code.Lines.ToString()) + "\n```";
             case HtmlBlock html:
                 return Escape(html.Lines.ToString());
+            case Table table:
+                // mrkdwn has no tables: a code block keeps the columns on every client.
+                return "```\n" + Escape(MarkdownTableLayout.Layout(table)) + "\n```";
             case ThematicBreakBlock:
                 return "───";
             case QuoteBlock quote:

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Markdig;
 using Markdig.Extensions.EmphasisExtras;
+using Markdig.Extensions.Tables;
 using Markdig.Syntax;
 using Markdig.Syntax.Inlines;
 
@@ -16,9 +17,17 @@ public static class TelegramHtmlRenderer
 {
     private static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder()
         .UseEmphasisExtras(EmphasisExtraOptions.Strikethrough)
+        .UsePipeTables()
         .Build();
 
     private static readonly string[] SafeSchemes = ["http://", "https://", "tg://", "mailto:"];
+
+    /// <summary>True when the Markdown holds a table (sent with <c>sendRichMessage</c> where Telegram takes it).</summary>
+    public static bool HasTable(string markdown)
+    {
+        ArgumentNullException.ThrowIfNull(markdown);
+        return markdown.Contains('|', StringComparison.Ordinal) && MarkdownTableLayout.HasTable(Markdown.Parse(markdown, Pipeline));
+    }
 
     public static string Render(string markdown)
     {
@@ -111,6 +120,12 @@ public static class TelegramHtmlRenderer
                     break;
                 case CodeBlock code:
                     Code(code.Lines.ToString(), null);
+                    break;
+                case Table table:
+                    // Telegram's HTML has no tables: a monospaced block keeps the columns.
+                    _html.Append("<pre>");
+                    AppendEscaped(_html, MarkdownTableLayout.Layout(table));
+                    _html.Append("</pre>");
                     break;
                 case ThematicBreakBlock:
                     _html.Append("———");

@@ -36,6 +36,12 @@ public sealed record InboundMessage(
         }
     }
 
+    /// <summary>
+    /// The text of the message the user replied to (quoted), when it was not the bot's own; the relay puts
+    /// it before <see cref="Text"/> for the agent (<c>Bridge:QuotedContext</c>). Null when none.
+    /// </summary>
+    public string? Quote { get; init; }
+
     /// <summary>When the adapter received the event; used for end-to-end latency.</summary>
     public DateTimeOffset ReceivedAt { get; init; } = DateTimeOffset.UtcNow;
 

@@ -25,12 +25,14 @@ public sealed partial class MessageRelay : IMessageHandler
     private readonly ILogger<MessageRelay> _logger;
     private readonly BridgeMetrics _metrics;
     private readonly ApologyCooldown _apologies;
+    private readonly Dictionary<string, IQuoteSource> _quotes;
     private readonly IHumanHandoff _handoff;
 
     public MessageRelay(IEnumerable<IReplySender> senders, SessionResolver sessions, AgentDirectory agents,
         IOptions<BridgeOptions> options, TimeProvider time, BridgeMetrics metrics, ILogger<MessageRelay> logger,
-        IHumanHandoff? handoff = null)
+        IEnumerable<IQuoteSource> quotes, IHumanHandoff? handoff = null)
     {
+        _quotes = quotes.ToDictionary(q => q.Platform, StringComparer.OrdinalIgnoreCase);
         _handoff = handoff ?? new NoHumanHandoff();
         _metrics = metrics;
         // The reply goes out through the bot or app that received the message, never another one.
@@ -187,6 +189,12 @@ public sealed partial class MessageRelay : IMessageHandler
                 // replay neither repeats it nor, having a session now, gets another one.
                 record = await DeliverAsync(sender, message.ReplyTarget, journal, record.Append(session.WelcomeMessage, final: false), cancellationToken);
             }
+            // The quote sources read with the default bot's or app's token: another one's threads are not theirs to read.
+            if (session.Created && message.Quote is null && _options.QuotedContext && message.Instance.Length == 0
+                && _quotes.TryGetValue(message.Platform, out var quotes))
+            {
+                message = message with { Quote = await TryFindQuoteAsync(quotes, message, cancellationToken) };
+            }
             // Shown after the welcome, so a platform that answers into its progress placeholder puts
             // the agent's answer there, below the welcome. While an operator has the conversation the
             // agent does not answer: nothing shows progress.
@@ -293,7 +301,7 @@ public sealed partial class MessageRelay : IMessageHandler
         var started = _time.GetTimestamp();
         try
         {
-            return await _agents.For(message).SendAsync(sessionId, message.Conversation, message.Text, cancellationToken);
+            return await _agents.For(message).SendAsync(sessionId, message.Conversation, QuotedContext.ForAgent(message, _options), cancellationToken);
         }
         finally
         {
@@ -368,6 +376,20 @@ public sealed partial class MessageRelay : IMessageHandler
         }
     }
 
+    private async Task<string?> TryFindQuoteAsync(IQuoteSource source, InboundMessage message, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await source.FindAsync(message, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // Context is a nicety: the user's words still go to the agent.
+            LogQuoteFailed(_logger, message.Platform, ex.GetType().Name, ex.Message);
+            return null;
+        }
+    }
+
     private async Task<IAsyncDisposable?> TryShowProgressAsync(IReplySender sender, ReplyTarget target, CancellationToken cancellationToken)
     {
         try
@@ -438,6 +460,9 @@ public sealed partial class MessageRelay : IMessageHandler
 
     [LoggerMessage(Level = LogLevel.Information, Message = "A human operator has session {SessionId} (mode support) and the agent stayed silent; nothing sent")]
     private static partial void LogHumanHasConversation(ILogger logger, string sessionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not read the quoted context from {Platform} ({ErrorKind}: {Reason}); asking the agent without it")]
+    private static partial void LogQuoteFailed(ILogger logger, string platform, string errorKind, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not show progress")]
     private static partial void LogProgressFailed(ILogger logger, Exception exception);

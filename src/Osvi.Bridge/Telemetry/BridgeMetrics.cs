@@ -26,6 +26,9 @@ public sealed class BridgeMetrics
     private readonly Counter<long> _takeovers;
     private readonly Counter<long> _deadLetters;
     private readonly Counter<long> _helpRequested;
+    private readonly Counter<long> _merged;
+    private readonly Counter<long> _stopped;
+    private readonly Counter<long> _pollsAbandoned;
     private readonly Counter<long> _handoffHelpRequests;
     private readonly Counter<long> _handoffTakeovers;
     private readonly Counter<long> _handoffOperatorMessages;
@@ -49,6 +52,9 @@ public sealed class BridgeMetrics
         _redeliveries = meter.CreateCounter<long>("osvi_bridge.inbox.redeliveries", "{message}", "Messages handled again after a crash or a stop (taken over from the pending list)");
         _takeovers = meter.CreateCounter<long>("osvi_bridge.inbox.takeovers", "{message}", "Unfinished messages this replica took over from a previous partition holder");
         _deadLetters = meter.CreateCounter<long>("osvi_bridge.inbox.dead_letters", "{message}", "Messages the inbox gave up on (moved to the dead letters)");
+        _merged = meter.CreateCounter<long>("osvi_bridge.messages.merged", "{message}", "Queued follow-ups sent to the agent in one turn with an earlier message (Bridge:MergeQueuedMessages)");
+        _stopped = meter.CreateCounter<long>("osvi_bridge.messages.stopped", "{turn}", "Answers not sent because the user pressed Stop (Telegram)");
+        _pollsAbandoned = meter.CreateCounter<long>("osvi_bridge.telegram.polls_abandoned", "{poll}", "getUpdates calls abandoned by the watchdog after running well past their timeout");
         _helpRequested = meter.CreateCounter<long>("osvi_bridge.help_requested", "{turn}", "Agent turns that came back with help_requested (Chat v1)");
         _handoffHelpRequests = meter.CreateCounter<long>("osvi_bridge.handoff.help_requests", "{thread}", "Help requests that opened a support thread");
         _handoffTakeovers = meter.CreateCounter<long>("osvi_bridge.handoff.takeovers", "{takeover}", "Conversations an operator took over from the agent");
@@ -99,6 +105,9 @@ public sealed class BridgeMetrics
     public void RateLimitWait(string platform, string instance = "") => _rateLimitWaits.Add(1, Labels(platform, instance));
     public void SessionCreated() => _sessionsCreated.Add(1);
     public void HelpRequested() => _helpRequested.Add(1);
+    public void Merged(string platform, int followUps) => _merged.Add(followUps, Platform(platform));
+    public void Stopped(string platform) => _stopped.Add(1, Platform(platform));
+    public void PollAbandoned() => _pollsAbandoned.Add(1);
     public void HandoffHelpRequest(string platform) => _handoffHelpRequests.Add(1, Platform(platform));
     public void HandoffTakeover() => _handoffTakeovers.Add(1);
     public void HandoffOperatorMessage() => _handoffOperatorMessages.Add(1);

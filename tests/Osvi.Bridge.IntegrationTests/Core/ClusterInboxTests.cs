@@ -41,8 +41,9 @@ public sealed class ClusterInboxTests(RedisClusterFixture cluster) : IClassFixtu
     public async Task Replies_in_order_across_two_replicas_on_a_cluster_and_partitions_spread_over_its_nodes()
     {
         var channel = new RecordingChannel();
-        var a = await StartBridgeAsync(channel);
-        var b = await StartBridgeAsync(channel);
+        // One answer per message is what this pins: merging queued follow-ups is off.
+        var a = await StartBridgeAsync(channel, s => s["Bridge:MergeQueuedMessages"] = "false");
+        var b = await StartBridgeAsync(channel, s => s["Bridge:MergeQueuedMessages"] = "false");
         _osvi.Reply = (_, text) =>
         {
             if (text.EndsWith("-0", StringComparison.Ordinal))

@@ -105,6 +105,38 @@ public sealed class CrashRecoveryTests(RedisServerFixture redis) : IClassFixture
     }
 
     [Fact]
+    public async Task Killed_during_a_merged_turn_the_bridge_answers_the_follow_ups_once_as_one_turn_after_a_restart()
+    {
+        _osvi.WelcomeMessage = null;
+        _osvi.HoldAnswers();
+        var first = StartBridge();
+        const long chat = 7_500;
+        _telegram.EnqueueMessage(FakeTelegramServer.Private(chat, "first"));
+        await Eventually.HoldsAsync(() => _osvi.Held == 1, "the first message at the agent");
+        _telegram.EnqueueMessage(FakeTelegramServer.Private(chat, "second"));
+        _telegram.EnqueueMessage(FakeTelegramServer.Private(chat, "third"));
+        // Both follow-ups read by the replica (pending in the partition's group) while the agent thinks.
+        var stream = _prefix + "inbox:{p" + global::Osvi.Bridge.Dispatching.RedisStreamInbox.PartitionOf(
+            global::Osvi.Bridge.Messaging.ConversationKey.Create("telegram", FakeTelegramServer.BotId.ToString(CultureInfo.InvariantCulture),
+                chat.ToString(CultureInfo.InvariantCulture)), 16) + "}:stream";
+        await Eventually.HoldsAsync(() => Database.StreamPending(stream, "bridge").PendingMessageCount == 3, "the follow-ups read");
+
+        // The first answer goes out; the merged turn is then held at the agent when the process dies.
+        _osvi.ReleaseAnswers();
+        _osvi.HoldAnswers();
+        await Eventually.HoldsAsync(() => _osvi.Messages.Count == 1 && _osvi.Held == 1, "the merged turn at the agent");
+        first.Signal("KILL");
+        await first.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        _osvi.ReleaseAnswers();
+        StartBridge();
+
+        await _telegram.WaitForSentAsync(sent => sent.Count(m => FakeTelegramServer.ChatOf(m) == chat) == 2, "the merged answer after the restart");
+        await Eventually.HoldsAsync(() => Database.StreamLength(stream) == 0, "every entry left the inbox");
+        Assert.Equal(["echo: first", "echo: second\nthird"], _telegram.TextsTo(chat));
+        Assert.Equal(["first", "second\nthird"], _osvi.Messages.Select(m => m.Text));
+    }
+
+    [Fact]
     public async Task A_killed_replicas_stored_answers_and_the_telegram_poller_are_taken_over_by_the_other_replica()
     {
         var a = StartBridge();

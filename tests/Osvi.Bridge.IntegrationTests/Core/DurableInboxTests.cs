@@ -39,8 +39,9 @@ public sealed class DurableInboxTests(RedisServerFixture redis) : IClassFixture<
     {
         var prefix = RedisServerFixture.NewKeyPrefix();
         var channel = new RecordingChannel();
-        var a = await StartBridgeAsync(prefix, channel, s => s["Bridge:SendWelcomeMessage"] = "false");
-        var b = await StartBridgeAsync(prefix, channel, s => s["Bridge:SendWelcomeMessage"] = "false");
+        // One answer per message is what this pins: merging queued follow-ups is off.
+        var a = await StartBridgeAsync(prefix, channel, s => (s["Bridge:SendWelcomeMessage"], s["Bridge:MergeQueuedMessages"]) = ("false", "false"));
+        var b = await StartBridgeAsync(prefix, channel, s => (s["Bridge:SendWelcomeMessage"], s["Bridge:MergeQueuedMessages"]) = ("false", "false"));
         // The first message is slow: a replica that ran the next ones at once would answer them first.
         _osvi.Reply = (_, text) =>
         {

@@ -253,7 +253,8 @@ public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisSe
     [Fact]
     public async Task Replies_in_order_within_one_conversation_under_agent_latency()
     {
-        var (host, channel) = await StartBridgeAsync();
+        // One answer per message is what this pins: merging queued follow-ups is off.
+        var (host, channel) = await StartBridgeAsync(tweak: s => s["Bridge:MergeQueuedMessages"] = "false");
         await SendAsync(host, RecordingChannel.Message("jill", "warm up"));
         var random = new Random(7);
         _osvi.Reply = (_, text) =>
@@ -325,7 +326,8 @@ public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisSe
     [Fact]
     public async Task Graceful_shutdown_finishes_accepted_work_and_refuses_new_messages()
     {
-        var (host, channel) = await StartBridgeAsync();
+        // One answer per message is what this pins: merging queued follow-ups is off.
+        var (host, channel) = await StartBridgeAsync(tweak: s => s["Bridge:MergeQueuedMessages"] = "false");
         _osvi.Latency = TimeSpan.FromMilliseconds(500);
         var handled = new List<Task<global::Osvi.Bridge.Dispatching.DeliveryResult>>();
         for (var i = 0; i < 5; i++)
@@ -513,7 +515,8 @@ public sealed class RelayTests(RedisServerFixture redis) : IClassFixture<RedisSe
     [Fact]
     public async Task A_batch_is_accepted_in_order_with_repeats_and_seen_ids_dropped()
     {
-        var (host, channel) = await StartBridgeAsync();
+        // One answer per message is what this pins: merging queued follow-ups is off.
+        var (host, channel) = await StartBridgeAsync(tweak: s => s["Bridge:MergeQueuedMessages"] = "false");
         await SendAsync(host, RecordingChannel.Message("rita", "seen", id: "b-0"));
 
         await SendAllAsync(host,

@@ -59,6 +59,24 @@ public sealed class FakeOsviServer : IAsyncDisposable
 
     public int PeakConcurrentMessages => Volatile.Read(ref _peakInFlight);
 
+    /// <summary>send_message calls that arrived and wait at the gate (<see cref="HoldAnswers"/>).</summary>
+    public int Held => Volatile.Read(ref _held);
+    private int _held;
+    private TaskCompletionSource _gate = Opened();
+
+    /// <summary>From now on send_message calls wait (the agent "thinks") until <see cref="ReleaseAnswers"/>.</summary>
+    public void HoldAnswers() => Interlocked.CompareExchange(ref _gate, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), _gate);
+
+    /// <summary>Lets the held calls, and every later one, answer.</summary>
+    public void ReleaseAnswers() => Interlocked.Exchange(ref _gate, Opened()).TrySetResult();
+
+    private static TaskCompletionSource Opened()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        gate.SetResult();
+        return gate;
+    }
+
     /// <summary>The next send_message calls answer these HTTP statuses, one each, before normal answers resume.</summary>
     public void FailNextMessages(params int[] statuses)
     {
@@ -146,6 +164,15 @@ public sealed class FakeOsviServer : IAsyncDisposable
         UpdatePeak(now);
         try
         {
+            Interlocked.Increment(ref _held);
+            try
+            {
+                await Volatile.Read(ref _gate).Task.WaitAsync(context.RequestAborted);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _held);
+            }
             await Task.Delay(Latency, context.RequestAborted);
             Messages.Enqueue(new ReceivedMessage(session, message) { Agent = body?["agent_uuid"]?.GetValue<string>() ?? "" });
             return Results.Json(new

@@ -68,6 +68,12 @@ public sealed class FakeSlackServer : IAsyncDisposable
 
     public ConcurrentQueue<(int Connection, string EnvelopeId)> Acks { get; } = new();
 
+    /// <summary>The payload an acknowledgement carried (a slash command's ephemeral answer), by envelope id.</summary>
+    public ConcurrentDictionary<string, JsonNode> AckPayloads { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The first message of each thread, by "{channel}:{thread_ts}", as conversations.replies answers it.</summary>
+    public ConcurrentDictionary<string, (string? User, string? BotId, string Text)> ThreadParents { get; } = new(StringComparer.Ordinal);
+
     /// <summary>assistant.threads.setStatus calls that Slack accepted, in order.</summary>
     public ConcurrentQueue<(string Channel, string ThreadTs, string Status)> ThreadStatuses { get; } = new();
 
@@ -337,6 +343,13 @@ public sealed class FakeSlackServer : IAsyncDisposable
         {
             return Results.Json(new { ok = false, error });
         }
+        if (method == "conversations.replies" && auth == "Bearer " + AppBotToken)
+        {
+            var key = context.Request.Query["channel"] + ":" + context.Request.Query["ts"];
+            return ThreadParents.TryGetValue(key, out var parent)
+                ? Results.Json(new { ok = true, messages = new[] { new { type = "message", user = parent.User, bot_id = parent.BotId, text = parent.Text, ts = context.Request.Query["ts"].ToString() } }, has_more = true })
+                : Results.Json(new { ok = false, error = "thread_not_found" });
+        }
         if (method != "users.info" || auth != "Bearer " + AppBotToken)
         {
             return Results.Json(new { ok = false, error = "invalid_auth" });
@@ -350,6 +363,38 @@ public sealed class FakeSlackServer : IAsyncDisposable
 
     private bool IsJsonWithBot(string auth, string? contentType) =>
         auth == "Bearer " + AppBotToken && contentType == "application/json; charset=utf-8";
+
+    /// <summary>Pushes a slash command (as Socket Mode sends it) on socket <paramref name="socket"/>; returns its envelope id.</summary>
+    public async Task<string> PushSlashCommandAsync(string command, string text, string channel, string user, int socket = 1)
+    {
+        var connection = await WaitForSocketAsync(socket);
+        var envelopeId = $"env-{Interlocked.Increment(ref _envelopes)}";
+        await connection.SendAsync(new JsonObject
+        {
+            ["envelope_id"] = envelopeId,
+            ["type"] = "slash_commands",
+            ["accepts_response_payload"] = true,
+            ["payload"] = SlashCommand(command, text, channel, user),
+        });
+        return envelopeId;
+    }
+
+    /// <summary>A slash command's fields, as Slack sends them (form fields over HTTP, a JSON object in Socket Mode).</summary>
+    public static JsonObject SlashCommand(string command, string text, string channel, string user) => new()
+    {
+        ["token"] = "deprecated-verification-token",
+        ["team_id"] = TeamId,
+        ["team_domain"] = "test",
+        ["channel_id"] = channel,
+        ["channel_name"] = channel.StartsWith('D') ? "directmessage" : "general",
+        ["user_id"] = user,
+        ["user_name"] = "jane",
+        ["command"] = command,
+        ["text"] = text,
+        ["api_app_id"] = "A1",
+        ["response_url"] = "https://hooks.slack.com/commands/T1/1/abc",
+        ["trigger_id"] = $"{Random.Shared.Next()}.{Random.Shared.Next()}.abcdef",
+    };
 
     private async Task HandleSocketAsync(HttpContext context)
     {
@@ -388,6 +433,10 @@ public sealed class FakeSlackServer : IAsyncDisposable
                 var frame = JsonNode.Parse(Encoding.UTF8.GetString(buffer, 0, result.Count));
                 if (frame?["envelope_id"]?.GetValue<string>() is { } id)
                 {
+                    if (frame["payload"] is { } payload)
+                    {
+                        AckPayloads[id] = payload.DeepClone();
+                    }
                     Acks.Enqueue((fake.Number, id));
                 }
             }

@@ -30,6 +30,7 @@ public sealed class FakeTelegramServer : IAsyncDisposable
     private int _nextMessageId = 900;
     private int _confirmedOffset;
     private int _conflicts;
+    private int _hangs;
 
     private FakeTelegramServer(WebApplication app) => _app = app;
 
@@ -52,6 +53,19 @@ public sealed class FakeTelegramServer : IAsyncDisposable
 
     /// <summary>Decides an error for a sendMessage body (after the scripted queue); null = deliver.</summary>
     public Func<JsonObject, ScriptedError?>? SendMessageRule { get; set; }
+
+    /// <summary>Decides an error for a sendMessageDraft body; null = show the draft.</summary>
+    public Func<JsonObject, ScriptedError?>? DraftRule { get; set; }
+
+    /// <summary>Decides an error for a sendRichMessage body; null = deliver.</summary>
+    public Func<JsonObject, ScriptedError?>? RichMessageRule { get; set; }
+
+    /// <summary>Rich messages delivered (<c>sendRichMessage</c>), in order.</summary>
+    public IReadOnlyList<JsonObject> SentRichMessages => CallsTo("sendRichMessage").Where(c => c.Delivered).Select(c => c.Body).ToList();
+
+    /// <summary>getUpdates calls that hung (no answer until the caller gave up), as on a half-open connection.</summary>
+    public int HungPolls => Volatile.Read(ref _hungPolls);
+    private int _hungPolls;
 
     public IReadOnlyList<JsonObject> SentMessages => CallsTo("sendMessage").Where(c => c.Delivered).Select(c => c.Body).ToList();
 
@@ -116,6 +130,16 @@ public sealed class FakeTelegramServer : IAsyncDisposable
             _sendFailures.Enqueue(error);
         }
     }
+
+    /// <summary>The next getUpdates calls never answer (until the caller aborts them), whatever their timeout.</summary>
+    public void HangNextPolls(int count) => Interlocked.Exchange(ref _hangs, count);
+
+    /// <summary>Queues the update Telegram sends when the user presses Stop on a draft; returns its update_id.</summary>
+    public int EnqueueStop(long chatId, long draftId) => Enqueue("stopped_message_generation", new JsonObject
+    {
+        ["chat"] = new JsonObject { ["id"] = chatId, ["type"] = "private", ["first_name"] = "Alice" },
+        ["draft_id"] = draftId,
+    });
 
     /// <summary>The next getUpdates calls answer 409 Conflict.</summary>
     public void ConflictNextPolls(int count) => Interlocked.Exchange(ref _conflicts, count);
@@ -221,6 +245,12 @@ public sealed class FakeTelegramServer : IAsyncDisposable
                 {
                     return Error(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running");
                 }
+                if (Interlocked.Decrement(ref _hangs) >= 0)
+                {
+                    Interlocked.Increment(ref _hungPolls);
+                    await Task.Delay(Timeout.Infinite, context.RequestAborted).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    return Results.Empty;
+                }
                 return Ok(await GetUpdatesAsync(body, context.RequestAborted));
             case "sendMessage":
                 var failure = _sendFailures.TryDequeue(out var scripted) ? scripted : SendMessageRule?.Invoke(body);
@@ -241,8 +271,26 @@ public sealed class FakeTelegramServer : IAsyncDisposable
             case "getWebhookInfo":
                 Calls.Enqueue(new RecordedCall(method, body, true));
                 return Ok(new JsonObject { ["url"] = "", ["has_custom_certificate"] = false, ["pending_update_count"] = 0 });
+            case "sendMessageDraft" or "sendRichMessage":
+                var refusal = (method == "sendMessageDraft" ? DraftRule : RichMessageRule)?.Invoke(body);
+                Calls.Enqueue(new RecordedCall(method, body, refusal is null));
+                if (refusal is not null)
+                {
+                    return Error(refusal.Code, refusal.Description, refusal.RetryAfter);
+                }
+                if (method == "sendMessageDraft")
+                {
+                    return Ok(true);
+                }
+                return Ok(new JsonObject
+                {
+                    ["message_id"] = Interlocked.Increment(ref _nextMessageId),
+                    ["date"] = 1_700_000_000,
+                    ["chat"] = new JsonObject { ["id"] = ChatOf(body), ["type"] = ChatOf(body) < 0 ? "supergroup" : "private" },
+                    ["from"] = new JsonObject { ["id"] = Id, ["is_bot"] = true, ["first_name"] = "Osvi Test" },
+                });
             default:
-                // setWebhook, deleteWebhook, sendChatAction, …
+                // setWebhook, deleteWebhook, sendChatAction, setMyCommands, …
                 Calls.Enqueue(new RecordedCall(method, body, true));
                 return Ok(true);
         }

@@ -71,7 +71,8 @@ public sealed class TelegramChannelTests(RedisServerFixture redis) : IClassFixtu
         Assert.Equal("Alice Liddell", _osvi.StartedSessions.Single().PersonName);
         Assert.Equal("hello <there> & you", _osvi.Messages.Single().Text);
         Assert.Contains(_telegram.Calls, c => c.Method == "deleteWebhook");
-        Assert.All(_telegram.CallsTo("getUpdates"), c => Assert.Equal("message", c.Body["allowed_updates"]?[0]?.ToString()));
+        Assert.All(_telegram.CallsTo("getUpdates"), c => Assert.Equal(["message", "stopped_message_generation"],
+            c.Body["allowed_updates"]!.AsArray().Select(u => u!.ToString())));
     }
 
     [Fact]
@@ -212,7 +213,7 @@ public sealed class TelegramChannelTests(RedisServerFixture redis) : IClassFixtu
     public async Task Typing_is_shown_while_the_agent_works()
     {
         _osvi.Latency = TimeSpan.FromMilliseconds(300);
-        await StartBridgeAsync();
+        await StartBridgeAsync(tweak: s => s["Telegram:ThinkingStyle"] = "Typing");
 
         _telegram.EnqueueMessage(Private(48, "think hard"));
 
@@ -326,6 +327,7 @@ public sealed class TelegramChannelTests(RedisServerFixture redis) : IClassFixtu
         var setWebhook = Assert.Single(_telegram.CallsTo("setWebhook"));
         Assert.Equal("https://bridge.example.com/telegram/webhook", setWebhook.Body["url"]?.ToString());
         Assert.Equal("s3cret-Token_1", setWebhook.Body["secret_token"]?.ToString());
+        Assert.Equal(["message", "stopped_message_generation"], setWebhook.Body["allowed_updates"]!.AsArray().Select(u => u!.ToString()));
 
         var update = _telegram.NewUpdate(Private(53, "via webhook")).ToJsonString();
         Assert.Equal(HttpStatusCode.Unauthorized, (await PostWebhookAsync(host, update, secret: null)).StatusCode);

@@ -158,7 +158,8 @@ public sealed class InMemoryInboxTests : IAsyncLifetime
 
     private InMemoryInbox Create(IMessageHandler handler, int maxConcurrency = 16, int maxAttempts = 5)
     {
-        var options = Options.Create(new BridgeOptions { MaxConcurrency = maxConcurrency, QueueCapacity = 10_000 });
+        // These pin how single messages are dispatched; merged follow-ups are MergedFollowUpTests' and FollowUpsTests'.
+        var options = Options.Create(new BridgeOptions { MaxConcurrency = maxConcurrency, QueueCapacity = 10_000, MergeQueuedMessages = false });
         var inbox = Options.Create(new InboxOptions { MaxAttempts = maxAttempts, RetryDelay = TimeSpan.Zero });
         var metrics = new BridgeMetrics(_services.GetRequiredService<IMeterFactory>());
         var runner = new DeliveryRunner(handler, inbox, _handled, TimeProvider.System, metrics, NullLogger<DeliveryRunner>.Instance);

@@ -67,4 +67,17 @@ public sealed class SlackMrkdwnRendererTests
     {
         Assert.Equal("Hello, world! 5 + 3 = 8", SlackMrkdwnRenderer.Render("Hello, world! 5 + 3 = 8"));
     }
+
+    [Fact]
+    public void A_table_becomes_a_code_block_with_aligned_columns()
+    {
+        Assert.Equal("Prices:\n\n```\nplan  | price\n------+------\nBasic | 5 &lt;€&gt;\nPro   | 12\n```",
+            SlackMrkdwnRenderer.Render("Prices:\n\n| plan | price |\n|---|---|\n| Basic | 5 <€> |\n| Pro | **12** |"));
+    }
+
+    [Fact]
+    public void Pipes_without_a_header_rule_stay_text()
+    {
+        Assert.Equal("a | b", SlackMrkdwnRenderer.Render("a | b"));
+    }
 }

@@ -48,4 +48,13 @@ public sealed class TelegramHtmlRendererTests
     {
         Assert.Equal("first line\nsecond line\n\nnext paragraph", TelegramHtmlRenderer.Render("first line\nsecond line\n\nnext paragraph"));
     }
+
+    [Fact]
+    public void A_table_becomes_a_monospaced_block_with_its_cells_escaped()
+    {
+        const string table = "| a | b & c |\n|---|---|\n| `x` | <y> |";
+        Assert.True(TelegramHtmlRenderer.HasTable(table));
+        Assert.False(TelegramHtmlRenderer.HasTable("a | b"));
+        Assert.Equal("<pre>a | b &amp; c\n--+------\nx | &lt;y&gt;</pre>", TelegramHtmlRenderer.Render(table));
+    }
 }

@@ -157,6 +157,37 @@ public sealed class TelegramUpdateParserTests
         Assert.Equal("Your message is too long for me. Please keep it under 100 characters.", notice.Text);
     }
 
+    [Fact]
+    public void The_selected_quote_or_the_replied_message_is_the_quote_but_never_the_bots_own_words()
+    {
+        var own = Private("what about this?");
+        own.Message!.ReplyToMessage = new Message { Id = 40, Chat = own.Message.Chat, From = Alice, Text = "my earlier note", Date = DateTime.UtcNow };
+        Assert.Equal("my earlier note", Forwarded(Parse(own)).Quote);
+
+        own.Message.Quote = new TextQuote { Text = "earlier" };
+        Assert.Equal("earlier", Forwarded(Parse(own)).Quote);
+
+        var toBot = Private("and then?");
+        toBot.Message!.ReplyToMessage = new Message
+        {
+            Id = 41, Chat = toBot.Message.Chat, From = new User { Id = BotId, IsBot = true, FirstName = "Osvi" }, Text = "the answer", Date = DateTime.UtcNow,
+        };
+        Assert.Null(Forwarded(Parse(toBot)).Quote);
+        Assert.Null(Forwarded(Parse(Private("plain"))).Quote);
+    }
+
+    [Fact]
+    public void A_pressed_stop_names_the_chat_and_the_draft()
+    {
+        var update = new Update
+        {
+            Id = 1002,
+            StoppedMessageGeneration = new MessageGenerationStopped { Chat = new Chat { Id = 42, Type = ChatType.Private }, DraftId = 99 },
+        };
+
+        Assert.Equal(new TelegramStop(42, 99), Parse(update));
+    }
+
     private static TelegramUpdateDecision Parse(Update update, TelegramOptions? options = null) =>
         new TelegramUpdateParser(options ?? new TelegramOptions { BotToken = "1:x" }).Parse(update, Bot);
 

@@ -109,6 +109,24 @@ public sealed partial class SlackApiClient
             ReadString(user, "name"));
     }
 
+    /// <summary>The first message of a thread (<c>conversations.replies</c>, limit 1): who wrote it (user or bot) and its text.</summary>
+    public async Task<SlackThreadParent?> GetThreadParentAsync(string channel, string threadTs, CancellationToken cancellationToken)
+    {
+        var result = await CallAsync("conversations.replies", () =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get,
+                "conversations.replies?channel=" + Uri.EscapeDataString(channel) + "&ts=" + Uri.EscapeDataString(threadTs) + "&limit=1");
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _options.BotToken);
+            return request;
+        }, cancellationToken);
+        if (!result.TryGetProperty("messages", out var messages) || messages.ValueKind != JsonValueKind.Array || messages.GetArrayLength() == 0)
+        {
+            return null;
+        }
+        var parent = messages[0];
+        return new SlackThreadParent(ReadString(parent, "user"), ReadString(parent, "bot_id"), ReadString(parent, "text") ?? "");
+    }
+
     private static HttpRequestMessage Post(string method, string token, HttpContent? content)
     {
         // JsonContent sends "application/json; charset=utf-8"; Slack warns (missing_charset) without the charset.

@@ -31,7 +31,17 @@ internal sealed record SlackSetStatusRequest(
     [property: JsonPropertyName("thread_ts")] string ThreadTs,
     [property: JsonPropertyName("status")] string Status);
 
-internal sealed record SlackSocketAck([property: JsonPropertyName("envelope_id")] string EnvelopeId);
+/// <summary>A thread's first message as <c>conversations.replies</c> gives it.</summary>
+public sealed record SlackThreadParent(string? UserId, string? BotId, string Text);
+
+internal sealed record SlackSocketAck(
+    [property: JsonPropertyName("envelope_id")] string EnvelopeId,
+    [property: JsonPropertyName("payload"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] SlackEphemeralResponse? Payload = null);
+
+/// <summary>An answer only the invoking user sees: the response to a slash command (in its acknowledgement).</summary>
+internal sealed record SlackEphemeralResponse(
+    [property: JsonPropertyName("text")] string Text,
+    [property: JsonPropertyName("response_type")] string ResponseType = "ephemeral");
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(SlackPostMessageRequest))]
@@ -39,4 +49,5 @@ internal sealed record SlackSocketAck([property: JsonPropertyName("envelope_id")
 [JsonSerializable(typeof(SlackDeleteMessageRequest))]
 [JsonSerializable(typeof(SlackSetStatusRequest))]
 [JsonSerializable(typeof(SlackSocketAck))]
+[JsonSerializable(typeof(SlackEphemeralResponse))]
 internal sealed partial class SlackJsonContext : JsonSerializerContext;

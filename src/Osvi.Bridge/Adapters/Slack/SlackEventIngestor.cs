@@ -32,18 +32,16 @@ public sealed partial class SlackEventIngestor
     private readonly SlackReplySender _sender;
     private readonly IDeduplicationStore _deduplication;
     private readonly BridgeOptions _bridge;
+    private readonly IOptions<SlackOptions> _slack;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly string? _supportChannel;
-    private readonly SlackOptions? _app;
 
     public SlackEventIngestor(SlackBotIdentityHolder identity, IInbox inbox, SlackReplySender sender, IDeduplicationStore deduplication,
-        IOptions<BridgeOptions> bridge, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SlackEventIngestor> logger,
-        SlackSupportChannel? supportChannel = null, IOptions<SlackOptions>? app = null)
+        IOptions<BridgeOptions> bridge, IOptions<SlackOptions> slack, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<SlackEventIngestor> logger,
+        SlackSupportChannel? supportChannel = null)
     {
-        _app = app?.Value;
-        // The handoff's support threads belong to the default app, which opens them; another app in that
-        // channel leaves operators' posts to it, or they would be handed over twice.
-        _supportChannel = Instance.Length == 0 ? supportChannel?.ChannelId : null;
+        _slack = slack;
+        _supportChannel = supportChannel?.ChannelId;
         _identity = identity;
         _inbox = inbox;
         _sender = sender;
@@ -55,7 +53,13 @@ public sealed partial class SlackEventIngestor
     }
 
     /// <summary>Empty for the default app, else the app's id (<see cref="InboundMessage.Instance"/>).</summary>
-    public string Instance => _app?.Instance ?? "";
+    public string Instance => _slack.Value.Instance;
+
+    /// <summary>
+    /// The handoff's support threads belong to the default app, which opens them; another app in that
+    /// channel leaves operators' posts to it, or they would be handed over twice.
+    /// </summary>
+    private string? SupportChannel => Instance.Length == 0 ? _supportChannel : null;
 
     /// <summary>True once <c>auth.test</c> told us who we are; before that events cannot be judged.</summary>
     public bool IsReady => _identity.Current is not null;
@@ -64,7 +68,7 @@ public sealed partial class SlackEventIngestor
     public SlackUserMessage? Parse(JsonElement payload)
     {
         var identity = _identity.Current ?? throw new InvalidOperationException("The Slack bot identity is not known yet (auth.test).");
-        var parsed = SlackEventParser.Parse(payload, identity, _supportChannel, Instance);
+        var parsed = SlackEventParser.Parse(payload, identity, SupportChannel, Instance);
         if (parsed.Message is null)
         {
             var eventId = payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("event_id", out var id) ? id.ToString() : "-";
@@ -77,6 +81,18 @@ public sealed partial class SlackEventIngestor
             return null;
         }
         return parsed.Message;
+    }
+
+    /// <summary>What a slash command (HTTP form or Socket Mode payload) asks for; see <see cref="SlackSlashCommand"/>.</summary>
+    public SlackSlashCommand ParseCommand(Func<string, string?> field)
+    {
+        var identity = _identity.Current ?? throw new InvalidOperationException("The Slack bot identity is not known yet (auth.test).");
+        var command = SlackSlashCommand.Parse(field, identity, _slack.Value, _bridge);
+        if (command.IgnoredReason is { } reason)
+        {
+            LogIgnored(_logger, "slash command", reason);
+        }
+        return command;
     }
 
     private async Task SendTooLongNoticeAsync(SlackUserMessage message)
@@ -108,7 +124,7 @@ public sealed partial class SlackEventIngestor
         {
             ReceivedAt = _time.GetUtcNow(),
             Instance = Instance,
-            AgentUuid = _app?.AgentUuid,
+            AgentUuid = _slack.Value.AgentUuid,
         };
         var receipt = await _inbox.AcceptAsync(inbound, cancellationToken);
         LogAccepted(_logger, message.MessageId, message.Conversation.Value, receipt.Outcome);
@@ -121,7 +137,7 @@ public sealed partial class SlackEventIngestor
         ArgumentNullException.ThrowIfNull(messages);
         var now = _time.GetUtcNow();
         var inbound = messages.Select(m => new InboundMessage(m.Platform, m.Conversation, m.MessageId, m.UserId,
-            m.UserId, m.Text, m.ReplyTarget) { ReceivedAt = now, Instance = Instance, AgentUuid = _app?.AgentUuid }).ToList();
+            m.UserId, m.Text, m.ReplyTarget) { ReceivedAt = now, Instance = Instance, AgentUuid = _slack.Value.AgentUuid }).ToList();
         var receipts = await _inbox.AcceptManyAsync(inbound, cancellationToken);
         var outcomes = new SlackIngestOutcome[receipts.Count];
         for (var i = 0; i < receipts.Count; i++)

@@ -119,7 +119,7 @@ public sealed partial class SlackEventsEndpoint
     }
 
     /// <summary>The whole body, or null when it is larger than <see cref="MaxBodyBytes"/>.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(Stream body, long? contentLength, CancellationToken cancellationToken)
+    internal static async Task<byte[]?> ReadBodyAsync(Stream body, long? contentLength, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream(contentLength is > 0 and <= MaxBodyBytes ? (int)contentLength.Value : 16 * 1024);
         var chunk = new byte[16 * 1024];

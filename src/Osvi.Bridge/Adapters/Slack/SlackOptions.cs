@@ -92,6 +92,25 @@ public sealed class SlackOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.010", "00:00:30", ErrorMessage = "Slack:UserLookupTimeout must be between 00:00:00.010 and 00:00:30")]
     public TimeSpan UserLookupTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The app's slash command: <c>{SlashCommand} reset</c> and <c>{SlashCommand} help</c> (Slack refuses an
+    /// unknown <c>/reset</c>). Must match the command configured in the Slack app (see deploy/slack-app-manifest.yaml).
+    /// </summary>
+    [RegularExpression("^/[a-z0-9_-]{1,31}$", ErrorMessage = "Slack:SlashCommand must be '/' and 1-31 lowercase letters, digits, '-' or '_' (e.g. /osvi)")]
+    public string SlashCommand { get; set; } = "/osvi";
+
+    /// <summary>The ephemeral answer to <c>{SlashCommand} reset</c> in a channel; <c>{Command}</c> is replaced by the command.</summary>
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Slack:SlashCommandChannelNotice is required")]
+    public string SlashCommandChannelNotice { get; set; } =
+        "In channels every thread is its own conversation: mention me in a new thread to start over. {Command} reset works in a direct message with me.";
+
+    /// <summary>
+    /// When a mention opens a conversation in a thread someone else started, the agent gets the thread's first
+    /// message as quoted context (one <c>conversations.replies</c> call per new thread conversation; needs
+    /// <c>channels:history</c> / <c>groups:history</c>). Only with <c>Bridge:QuotedContext</c>.
+    /// </summary>
+    public bool QuoteThreadParent { get; set; } = true;
+
     public bool IsEnabled => !string.IsNullOrWhiteSpace(BotToken);
 
     // Which configured app these options are (SlackAppEntries); not configuration keys themselves.

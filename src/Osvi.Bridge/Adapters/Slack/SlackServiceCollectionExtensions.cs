@@ -60,12 +60,14 @@ public static class SlackServiceCollectionExtensions
         services.AddSingleton<SlackPostPacer>();
         services.AddSingleton<SlackReplySender>();
         services.AddSingleton<IReplySender>(sp => sp.GetRequiredService<SlackReplySender>());
+        services.AddSingleton<IQuoteSource, SlackThreadParentQuote>();
         services.AddSingleton<SlackSocketModeClient>();
         if (settings.Mode == SlackReceiveMode.EventsApi)
         {
             services.AddSingleton(sp => new SlackSignatureVerifier(
                 sp.GetRequiredService<IOptions<SlackOptions>>().Value.SigningSecret, sp.GetRequiredService<TimeProvider>()));
             services.AddSingleton<SlackEventsEndpoint>();
+            services.AddSingleton<SlackCommandsEndpoint>();
         }
         services.AddSingleton<Hosting.IDependencyCheck, SlackDependencyCheck>();
         services.AddHostedService<SlackChannelService>();
@@ -106,6 +108,11 @@ public static class SlackServiceCollectionExtensions
             endpoints.MapPost(SlackEventsEndpoint.Path, static async context =>
             {
                 var result = await context.RequestServices.GetRequiredService<SlackEventsEndpoint>().HandleAsync(context);
+                await result.ExecuteAsync(context);
+            });
+            endpoints.MapPost(SlackCommandsEndpoint.Path, static async context =>
+            {
+                var result = await context.RequestServices.GetRequiredService<SlackCommandsEndpoint>().HandleAsync(context);
                 await result.ExecuteAsync(context);
             });
         }

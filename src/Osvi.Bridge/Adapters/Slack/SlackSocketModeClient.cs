@@ -328,9 +328,18 @@ public sealed partial class SlackSocketModeClient
             var payload = root.TryGetProperty("payload", out var p) ? p : default;
             var retry = root.TryGetProperty("retry_attempt", out var a) && a.TryGetInt32(out var n) ? n : 0;
             SlackUserMessage? message = null;
+            string? ephemeral = null;
             try
             {
-                message = type == "events_api" ? _ingestor.Parse(payload) : null;
+                if (type == "events_api")
+                {
+                    message = _ingestor.Parse(payload);
+                }
+                else if (type == "slash_commands" && payload.ValueKind == JsonValueKind.Object)
+                {
+                    var command = _ingestor.ParseCommand(name => payload.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null);
+                    (message, ephemeral) = (command.Message, command.EphemeralText);
+                }
             }
             catch (Exception ex) when (ex is InvalidOperationException or JsonException or ArgumentException)
             {
@@ -338,7 +347,7 @@ public sealed partial class SlackSocketModeClient
                 LogEnvelopeFailed(_logger, ex, envelopeId, 1);
             }
             connection.EnvelopeQueued();
-            envelopes.Route(new ReceivedEnvelope(connection, envelopeId, type ?? "", message, retry));
+            envelopes.Route(new ReceivedEnvelope(connection, envelopeId, type ?? "", message, retry, ephemeral));
             return null;
         }
         LogUnknownFrame(_logger, type ?? "-");
@@ -407,7 +416,7 @@ public sealed partial class SlackSocketModeClient
     {
         try
         {
-            await envelope.Connection.AcknowledgeAsync(envelope.EnvelopeId, stoppingToken);
+            await envelope.Connection.AcknowledgeAsync(envelope.EnvelopeId, envelope.AckText, stoppingToken);
         }
         catch (Exception ex) when (ex is WebSocketException or ObjectDisposedException or InvalidOperationException)
         {
@@ -424,7 +433,9 @@ public sealed partial class SlackSocketModeClient
         return TimeSpan.FromMilliseconds(capped * (0.5 + (Random.Shared.NextDouble() * 0.5)));
     }
 
-    private sealed record ReceivedEnvelope(SocketConnection Connection, string EnvelopeId, string Type, SlackUserMessage? Message, int RetryAttempt);
+    /// <summary>An envelope to acknowledge, with the message it carries and, for a slash command, the ephemeral answer of the acknowledgement.</summary>
+    private sealed record ReceivedEnvelope(SocketConnection Connection, string EnvelopeId, string Type, SlackUserMessage? Message, int RetryAttempt,
+        string? AckText = null);
 
     /// <summary>
     /// Spreads envelopes over the lanes: one conversation always to the same lane (its order kept),
@@ -485,9 +496,10 @@ public sealed partial class SlackSocketModeClient
             }
         }
 
-        public async Task AcknowledgeAsync(string envelopeId, CancellationToken cancellationToken)
+        public async Task AcknowledgeAsync(string envelopeId, string? ephemeralText, CancellationToken cancellationToken)
         {
-            var ack = JsonSerializer.SerializeToUtf8Bytes(new SlackSocketAck(envelopeId), SlackJsonContext.Default.SlackSocketAck);
+            var ack = JsonSerializer.SerializeToUtf8Bytes(
+                new SlackSocketAck(envelopeId, ephemeralText is null ? null : new SlackEphemeralResponse(ephemeralText)), SlackJsonContext.Default.SlackSocketAck);
             await _sendLock.WaitAsync(cancellationToken);
             try
             {

@@ -64,10 +64,14 @@ public sealed class TelegramBot
     }
 
     /// <summary>The bot's receiving loop: its poller, or its webhook registration.</summary>
-    internal IHostedService CreateReceiver(IServiceProvider services) =>
-        Options.Value.Mode == TelegramMode.Webhook
-            ? ActivatorUtilities.CreateInstance<TelegramWebhookRegistrar>(services, Client, Identity, Options)
-            : ActivatorUtilities.CreateInstance<TelegramPoller>(services, Client, Identity, Ingress, Options);
+    internal IHostedService CreateReceiver(IServiceProvider services)
+    {
+        // The bot's own command menu, set with its own token.
+        var menu = ActivatorUtilities.CreateInstance<TelegramCommandMenu>(services, Client, Options);
+        return Options.Value.Mode == TelegramMode.Webhook
+            ? ActivatorUtilities.CreateInstance<TelegramWebhookRegistrar>(services, Client, Identity, Options, menu)
+            : ActivatorUtilities.CreateInstance<TelegramPoller>(services, Client, Identity, Ingress, Options, menu);
+    }
 
     internal IDependencyCheck CreateCheck() => new TelegramDependencyCheck(Client, Options);
 }

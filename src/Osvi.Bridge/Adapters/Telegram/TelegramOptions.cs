@@ -83,6 +83,47 @@ public sealed partial class TelegramOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:00:05", ErrorMessage = "Telegram:TypingDelay must be between 00:00:00 and 00:00:05")]
     public TimeSpan TypingDelay { get; set; } = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>
+    /// How a private chat sees the agent working: <c>Draft</c> shows a "Thinking…" draft (<c>sendMessageDraft</c>)
+    /// that the answer replaces; <c>Typing</c> the <c>typing</c> action. Groups, and a draft Telegram refuses, use typing.
+    /// </summary>
+    public TelegramThinkingStyle ThinkingStyle { get; set; } = TelegramThinkingStyle.Draft;
+
+    /// <summary>How often the draft is sent again; Telegram drops a draft after about 30 s.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:00:29", ErrorMessage = "Telegram:DraftRefreshInterval must be between 00:00:00.010 and 00:00:29")]
+    public TimeSpan DraftRefreshInterval { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>The draft offers a Stop button; pressed, the turn's answer is not sent (OSVI still finishes the turn).</summary>
+    public bool StopButton { get; set; } = true;
+
+    /// <summary>
+    /// How long a <c>getUpdates</c> may run past <see cref="PollingTimeout"/> before the watchdog abandons it
+    /// and polls again: a half-open connection otherwise waits for the HTTP timeout, or for ever.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:05:00", ErrorMessage = "Telegram:PollWatchdogGrace must be between 00:00:01 and 00:05:00")]
+    public TimeSpan PollWatchdogGrace { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Sets the command menu (<c>setMyCommands</c>: /start, /reset, /help) at start, for private chats and groups.</summary>
+    public bool CommandMenu { get; set; } = true;
+
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Telegram:StartCommandDescription is required")]
+    [StringLength(256, MinimumLength = 1, ErrorMessage = "Telegram:StartCommandDescription must be 1-256 characters")]
+    public string StartCommandDescription { get; set; } = "Start talking to the assistant";
+
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Telegram:ResetCommandDescription is required")]
+    [StringLength(256, MinimumLength = 1, ErrorMessage = "Telegram:ResetCommandDescription must be 1-256 characters")]
+    public string ResetCommandDescription { get; set; } = "Start a new conversation";
+
+    [Required(AllowEmptyStrings = false, ErrorMessage = "Telegram:HelpCommandDescription is required")]
+    [StringLength(256, MinimumLength = 1, ErrorMessage = "Telegram:HelpCommandDescription must be 1-256 characters")]
+    public string HelpCommandDescription { get; set; } = "How to use this assistant";
+
+    /// <summary>
+    /// An answer with a Markdown table goes out with <c>sendRichMessage</c> (Bot API 10.1, renders the table);
+    /// where Telegram refuses it, and with this off, the table is sent as a monospaced block.
+    /// </summary>
+    public bool RichTables { get; set; } = true;
+
     /// <summary>The delay before re-sending after a transient failure (not 429, which says how long to wait).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00", ErrorMessage = "Telegram:SendRetryDelay must be between 00:00:00 and 00:01:00")]
     public TimeSpan SendRetryDelay { get; set; } = TimeSpan.FromSeconds(1);
@@ -179,6 +220,10 @@ public sealed partial class TelegramOptions : IValidatableObject
         {
             yield return new ValidationResult("Telegram:Mode must be Polling or Webhook", [nameof(Mode)]);
         }
+        if (!Enum.IsDefined(ThinkingStyle))
+        {
+            yield return new ValidationResult("Telegram:ThinkingStyle must be Draft or Typing", [nameof(ThinkingStyle)]);
+        }
         if (Mode != TelegramMode.Webhook)
         {
             yield break;
@@ -224,6 +269,13 @@ public enum TelegramMode
 {
     Polling,
     Webhook,
+}
+
+/// <summary>How a private chat sees that the agent is working.</summary>
+public enum TelegramThinkingStyle
+{
+    Draft,
+    Typing,
 }
 
 /// <summary>Whether a group shares one agent session or each member gets their own.</summary>

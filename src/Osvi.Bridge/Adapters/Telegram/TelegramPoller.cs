@@ -16,20 +16,24 @@ namespace Osvi.Bridge.Adapters.Telegram;
 /// after the inbox accepted it, so a crash re-reads it and the inbox's de-duplication drops what
 /// was already taken. Failures back off (409 Conflict from 5 s, others from 1 s, capped). With several
 /// replicas only the holder of the bot's poller lease polls; the others stand by to take it over.
+/// A watchdog abandons a <c>getUpdates</c> that runs <see cref="TelegramOptions.PollWatchdogGrace"/> past
+/// its long-poll timeout (a half-open connection) and polls again at once.
 /// </summary>
 public sealed partial class TelegramPoller(
     ITelegramBotClient bot,
     TelegramBotIdentityProvider identity,
     TelegramUpdateIngress ingress,
+    TelegramCommandMenu commandMenu,
     ChannelStatusBoard status,
     ReplicaLeases leases,
     RedisKeys keys,
     IOptions<TelegramOptions> options,
     TimeProvider time,
+    BridgeMetrics metrics,
     ILogger<TelegramPoller> logger,
     StartupFailure startupFailure) : BackgroundService
 {
-    private static readonly UpdateType[] AllowedUpdates = [UpdateType.Message];
+    private static readonly UpdateType[] AllowedUpdates = TelegramUpdateParser.HandledUpdates;
     private readonly TelegramOptions _options = options.Value;
 
     public override Task StartAsync(CancellationToken cancellationToken)
@@ -91,14 +95,24 @@ public sealed partial class TelegramPoller(
         while (!stoppingToken.IsCancellationRequested)
         {
             Update[] updates;
+            using var watchdog = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+            watchdog.CancelAfter(_options.PollingTimeout + _options.PollWatchdogGrace);
             try
             {
-                updates = await bot.GetUpdates(offset, 100, timeoutSeconds, AllowedUpdates, stoppingToken);
+                updates = await bot.GetUpdates(offset, 100, timeoutSeconds, AllowedUpdates, watchdog.Token);
                 confirmed = offset;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 break;
+            }
+            catch (Exception ex) when (watchdog.IsCancellationRequested && ex is OperationCanceledException or RequestException)
+            {
+                // Nothing came back well past the long-poll timeout: the connection is most likely half-open.
+                // The offset is unchanged, so nothing is lost; poll again on a fresh request.
+                LogPollAbandoned(logger, _options.PollingTimeout + _options.PollWatchdogGrace);
+                metrics.PollAbandoned();
+                continue;
             }
             catch (ApiRequestException ex) when (ex.ErrorCode == 409)
             {
@@ -172,6 +186,7 @@ public sealed partial class TelegramPoller(
             {
                 var me = await identity.EnsureAsync(stoppingToken);
                 await bot.DeleteWebhook(dropPendingUpdates: false, stoppingToken);
+                await commandMenu.SetAsync(stoppingToken);
                 return me;
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -244,6 +259,9 @@ public sealed partial class TelegramPoller(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the Telegram poller lease (this replica stalled past it); another replica polls now, standing by")]
     private static partial void LogPollerLeaseLost(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram getUpdates did not return within {Limit} (long-poll timeout plus Telegram:PollWatchdogGrace); abandoned it and polling again")]
+    private static partial void LogPollAbandoned(ILogger logger, TimeSpan limit);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Telegram polling started as @{Username}")]
     private static partial void LogPolling(ILogger logger, string username);

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.Extensions.Options;
+using Osvi.Bridge.Dispatching;
 using Osvi.Bridge.Formatting;
 using Osvi.Bridge.Messaging;
 using Osvi.Bridge.Telemetry;
@@ -17,10 +18,14 @@ namespace Osvi.Bridge.Adapters.Telegram;
 /// Telegram cannot parse is resent as plain text; a blocked bot or a vanished chat ends the reply
 /// with <see cref="ReplyDeliveryException"/>; other failures are retried a few times, then thrown, and
 /// the inbox tries the message again later from the first part Telegram did not take.
+/// While the agent works, a private chat sees a "Thinking…" draft (with a Stop button) that the answer
+/// replaces, groups see <c>typing</c>. An answer with a table goes out as a rich message where Telegram
+/// takes one.
 /// </summary>
 public sealed partial class TelegramReplySender(
     Lazy<ITelegramBotClient> bot,
     TelegramSendPacer pacer,
+    IDeduplicationStore marks,
     IOptions<TelegramOptions> options,
     BridgeMetrics metrics,
     TimeProvider time,
@@ -29,9 +34,19 @@ public sealed partial class TelegramReplySender(
     private const int MaxAttempts = 3;
     private const int MaxRateLimitedAttempts = 10;
 
+    // Telegram reports about 32k characters for a rich message (unconfirmed); kept well below.
+    private const int MaxRichMessageLength = 16_000;
+
     // The indicator of each reply in progress, so that sending the reply stops it first: a typing
     // action that reached Telegram after the answer would show "typing…" for 5 s more.
     private readonly ConcurrentDictionary<ReplyTarget, TypingIndicator> _typing = new();
+
+    // The drafts shown right now, so a Stop pressed on one ends its refreshes at once.
+    private readonly ConcurrentDictionary<(long Chat, long Draft), TypingIndicator> _drafts = new();
+
+    // Set when the Bot API server does not know a method (an older self-hosted one): not tried again.
+    private volatile bool _draftsUnsupported;
+    private volatile bool _richUnsupported;
 
     // Read on use, not at construction: the host resolves every IReplySender while it validates the
     // configuration, and a bad Telegram section must be reported with the others, not thrown from here.
@@ -61,6 +76,20 @@ public sealed partial class TelegramReplySender(
         if (_typing.TryGetValue(target, out var typing))
         {
             await typing.StopAsync();
+            if (typing.DraftShown && Options.StopButton && !await marks.TryMarkAsync(Platform, DraftEndId(target.ChatId, typing.DraftId), cancellationToken))
+            {
+                // The user pressed Stop on this turn's draft (the mark is first come: Stop, or this answer).
+                LogStopped(logger, target.ChatId, typing.DraftId);
+                metrics.Stopped(Platform);
+                await progress.Delivered(Math.Max(1, chunks.Count), Math.Max(1, chunks.Count), cancellationToken);
+                return;
+            }
+        }
+        if (progress.PartsDone == 0 && Options.RichTables && !_richUnsupported && TelegramHtmlRenderer.HasTable(markdown)
+            && markdown.Length <= MaxRichMessageLength && await TrySendRichAsync(target, markdown, cancellationToken))
+        {
+            await progress.Delivered(1, 1, cancellationToken);
+            return;
         }
         for (var i = progress.PartsDone; i < chunks.Count; i++)
         {
@@ -73,9 +102,75 @@ public sealed partial class TelegramReplySender(
     public Task<IAsyncDisposable> ShowProgressAsync(ReplyTarget target, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(target);
-        var indicator = new TypingIndicator(this, target, cancellationToken);
+        var indicator = new TypingIndicator(this, target, UsesDraft(target), cancellationToken);
         _typing[target] = indicator;
         return Task.FromResult<IAsyncDisposable>(indicator);
+    }
+
+    /// <summary>
+    /// The user pressed Stop on a draft (a <c>stopped_message_generation</c> update, which may reach another
+    /// replica than the one working on the turn): marks the draft ended, so the turn's answer is not sent,
+    /// and ends the draft's refreshes if it is shown from here.
+    /// </summary>
+    public async Task StopDraftAsync(long chatId, long draftId, CancellationToken cancellationToken)
+    {
+        var chat = chatId.ToString(CultureInfo.InvariantCulture);
+        var first = await marks.TryMarkAsync(Platform, DraftEndId(chat, draftId), cancellationToken);
+        LogStopPressed(logger, chat, draftId, first);
+        if (_drafts.TryGetValue((chatId, draftId), out var indicator))
+        {
+            indicator.EndRefreshes();
+        }
+    }
+
+    // Private chats have positive ids (the user's), groups negative ones; drafts exist in private chats only.
+    private bool UsesDraft(ReplyTarget target) =>
+        Options.ThinkingStyle == TelegramThinkingStyle.Draft && !_draftsUnsupported
+        && long.TryParse(target.ChatId, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var chat) && chat > 0;
+
+    private static string DraftEndId(string chatId, long draftId) =>
+        string.Create(CultureInfo.InvariantCulture, $"draft:{chatId}:{draftId}");
+
+    /// <summary>
+    /// Sends the whole answer as one rich message (Telegram renders its Markdown tables); false when it was
+    /// not taken, and the caller sends it the usual way (tables as monospaced blocks).
+    /// </summary>
+    private async Task<bool> TrySendRichAsync(ReplyTarget target, string markdown, CancellationToken cancellationToken)
+    {
+        var chatId = long.Parse(target.ChatId, CultureInfo.InvariantCulture);
+        var reply = target.ReplyToMessageId is { } replyTo && int.TryParse(replyTo, CultureInfo.InvariantCulture, out var messageId)
+            ? new ReplyParameters { MessageId = messageId, AllowSendingWithoutReply = true }
+            : null;
+        if (await pacer.WaitTurnAsync(target.ChatId, cancellationToken))
+        {
+            metrics.RateLimitWait(Platform);
+        }
+        try
+        {
+            await bot.Value.SendRichMessage(chatId, new InputRichMessage { Markdown = markdown }, replyParameters: reply,
+                messageThreadId: ParseThread(target.ThreadId), cancellationToken: cancellationToken);
+            return true;
+        }
+        catch (ApiRequestException ex)
+        {
+            if (ex.ErrorCode == 404)
+            {
+                _richUnsupported = true;
+            }
+            LogRichRefused(logger, target.ChatId, ex.ErrorCode, ex.Message);
+            return false;
+        }
+        catch (RequestException ex) when (ex.InnerException is OperationCanceledException or TimeoutException && !cancellationToken.IsCancellationRequested)
+        {
+            // Sent, but no answer in time: as with sendMessage, not repeated.
+            LogSendUnconfirmed(logger, target.ChatId);
+            return true;
+        }
+        catch (RequestException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogRichRefused(logger, target.ChatId, 0, ex.Message);
+            return false;
+        }
     }
 
     private async Task SendPartAsync(ReplyTarget target, string html, string? replyTo, CancellationToken cancellationToken)
@@ -180,7 +275,51 @@ public sealed partial class TelegramReplySender(
     }
 
     /// <summary>
-    /// Starts <see cref="KeepTypingAsync"/> only after <see cref="TelegramOptions.TypingDelay"/>, so a
+    /// Shows the "Thinking…" draft (empty text) and sends it again before Telegram drops it (about 30 s),
+    /// until stopped. A draft Telegram refuses (an older Bot API server, a chat without drafts) turns into
+    /// <c>typing</c> for the rest of this turn, and for good when the server does not know the method.
+    /// </summary>
+    private async Task KeepDraftAsync(TypingIndicator indicator, CancellationToken stop, CancellationToken cancellationToken)
+    {
+        var target = indicator.Target;
+        var chatId = long.Parse(target.ChatId, CultureInfo.InvariantCulture);
+        var threadId = ParseThread(target.ThreadId);
+        _drafts[(chatId, indicator.DraftId)] = indicator;
+        try
+        {
+            while (!stop.IsCancellationRequested && !indicator.RefreshesEnded)
+            {
+                try
+                {
+                    await bot.Value.SendMessageDraft(chatId, indicator.DraftId, "", messageThreadId: threadId, canStop: Options.StopButton,
+                        cancellationToken: cancellationToken);
+                    indicator.DraftShown = true;
+                }
+                catch (ApiRequestException ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    if (ex.ErrorCode == 404)
+                    {
+                        _draftsUnsupported = true;
+                    }
+                    LogDraftRefused(logger, target.ChatId, ex.ErrorCode, ex.Message);
+                    await KeepTypingAsync(target, stop, cancellationToken);
+                    return;
+                }
+                catch (RequestException ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    LogTypingFailed(logger, ex, target.ChatId);
+                }
+                await Task.Delay(Options.DraftRefreshInterval, time, indicator.RefreshesEndedToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
+        }
+        finally
+        {
+            _drafts.TryRemove(new KeyValuePair<(long, long), TypingIndicator>((chatId, indicator.DraftId), indicator));
+        }
+    }
+
+    /// <summary>
+    /// Starts <see cref="KeepTypingAsync"/> (or <see cref="KeepDraftAsync"/>) only after <see cref="TelegramOptions.TypingDelay"/>, so a
     /// quick answer costs no call. Until then it is just a timer: creating and stopping it neither
     /// queues work nor waits, which keeps it off the quick answer's path.
     /// </summary>
@@ -188,19 +327,26 @@ public sealed partial class TelegramReplySender(
     {
         private readonly TelegramReplySender _sender;
         private readonly ReplyTarget _target;
+        private readonly bool _draft;
         private readonly CancellationToken _cancellationToken;
         private readonly CancellationTokenSource _stop;
+        private readonly CancellationTokenSource _refreshes;
         private readonly Lock _gate = new();
         private readonly ITimer? _start;
         private Task? _loop;
         private bool _stopped;
+        private volatile bool _draftShown;
 
-        public TypingIndicator(TelegramReplySender sender, ReplyTarget target, CancellationToken cancellationToken)
+        public TypingIndicator(TelegramReplySender sender, ReplyTarget target, bool draft, CancellationToken cancellationToken)
         {
             _sender = sender;
             _target = target;
+            _draft = draft;
             _cancellationToken = cancellationToken;
             _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _refreshes = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+            // Non-zero and unguessable across replicas: the Stop mark is named by it.
+            DraftId = Random.Shared.NextInt64(1, long.MaxValue);
             var delay = sender.Options.TypingDelay;
             if (delay == TimeSpan.Zero)
             {
@@ -221,7 +367,33 @@ public sealed partial class TelegramReplySender(
                 {
                     return;
                 }
-                _loop = Task.Run(() => _sender.KeepTypingAsync(_target, _stop.Token, _cancellationToken), CancellationToken.None);
+                _loop = _draft
+                    ? Task.Run(() => _sender.KeepDraftAsync(this, _stop.Token, _cancellationToken), CancellationToken.None)
+                    : Task.Run(() => _sender.KeepTypingAsync(_target, _stop.Token, _cancellationToken), CancellationToken.None);
+            }
+        }
+
+        public ReplyTarget Target => _target;
+
+        public long DraftId { get; }
+
+        /// <summary>A draft reached Telegram, so the user may have pressed its Stop button.</summary>
+        public bool DraftShown { get => _draftShown; set => _draftShown = value; }
+
+        public bool RefreshesEnded => _refreshes.IsCancellationRequested;
+
+        public CancellationToken RefreshesEndedToken => _refreshes.Token;
+
+        /// <summary>Stop was pressed: no more drafts (the answer is withheld by the mark, not here).</summary>
+        public void EndRefreshes()
+        {
+            try
+            {
+                _refreshes.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The turn ended meanwhile.
             }
         }
 
@@ -246,6 +418,7 @@ public sealed partial class TelegramReplySender(
         {
             await StopAsync();
             _sender._typing.TryRemove(new KeyValuePair<ReplyTarget, TypingIndicator>(_target, this));
+            _refreshes.Dispose();
             _stop.Dispose();
         }
     }
@@ -264,6 +437,18 @@ public sealed partial class TelegramReplySender(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sending to Telegram chat {ChatId} failed (attempt {Attempt}: {Reason}); retrying")]
     private static partial void LogSendRetry(ILogger logger, Exception exception, string chatId, int attempt, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Telegram chat {ChatId}: the user pressed Stop on draft {DraftId}; the answer is not sent (the agent finished the turn anyway)")]
+    private static partial void LogStopped(ILogger logger, string chatId, long draftId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Telegram chat {ChatId}: Stop pressed on draft {DraftId} (before the answer: {BeforeAnswer})")]
+    private static partial void LogStopPressed(ILogger logger, string chatId, long draftId, bool beforeAnswer);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram refused the thinking draft for chat {ChatId} ({ErrorCode}: {Reason}); showing typing instead")]
+    private static partial void LogDraftRefused(ILogger logger, string chatId, int errorCode, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telegram did not take the rich message with a table for chat {ChatId} ({ErrorCode}: {Reason}); sending it with the table as a monospaced block")]
+    private static partial void LogRichRefused(ILogger logger, string chatId, int errorCode, string reason);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Could not send typing to Telegram chat {ChatId}")]
     private static partial void LogTypingFailed(ILogger logger, Exception exception, string chatId);

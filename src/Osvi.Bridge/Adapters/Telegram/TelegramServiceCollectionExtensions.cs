@@ -42,8 +42,11 @@ public static partial class TelegramServiceCollectionExtensions
 
         services.AddHttpClient(HttpClientName, (sp, http) =>
             {
-                // Longer than the long-poll wait, or every quiet poll would end as a timeout error.
-                http.Timeout = sp.GetRequiredService<IOptions<TelegramOptions>>().Value.PollingTimeout + TimeSpan.FromSeconds(20);
+                // Longer than the long-poll wait, or every quiet poll would end as a timeout error; and longer
+                // than the poll watchdog's limit, which abandons a hung poll with its own log line and metric.
+                var telegram = sp.GetRequiredService<IOptions<TelegramOptions>>().Value;
+                var margin = telegram.PollWatchdogGrace + TimeSpan.FromSeconds(5);
+                http.Timeout = telegram.PollingTimeout + (margin > TimeSpan.FromSeconds(20) ? margin : TimeSpan.FromSeconds(20));
             })
             .AddTypedClient<ITelegramBotClient>((http, sp) =>
             {
@@ -57,6 +60,7 @@ public static partial class TelegramServiceCollectionExtensions
             sp.GetRequiredService<IOptions<TelegramOptions>>().Value, sp.GetRequiredService<IOptions<BridgeOptions>>().Value));
         services.AddSingleton<TelegramBotIdentityProvider>();
         services.AddSingleton<TelegramSendPacer>();
+        services.AddSingleton<TelegramCommandMenu>();
         services.AddSingleton<TelegramReplySender>();
         services.AddSingleton<IReplySender>(sp => sp.GetRequiredService<TelegramReplySender>());
         services.AddSingleton<TelegramUpdateIngress>();

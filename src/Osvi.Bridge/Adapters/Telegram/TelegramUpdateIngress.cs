@@ -61,6 +61,9 @@ public sealed partial class TelegramUpdateIngress(
                         _ = SendNoticeAsync(notice.Target, notice.Text ?? options.Value.NonTextNotice);
                     }
                     break;
+                case TelegramStop stop:
+                    await sender.StopDraftAsync(stop.ChatId, stop.DraftId, cancellationToken);
+                    break;
                 case TelegramIgnore ignore:
                     LogIgnored(logger, update.Id, ignore.Reason);
                     break;

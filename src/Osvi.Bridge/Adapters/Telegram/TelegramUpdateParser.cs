@@ -18,6 +18,9 @@ public sealed record TelegramForward(InboundMessage Message) : TelegramUpdateDec
 /// <summary>Answer directly with a notice and tell the agent nothing.</summary>
 public sealed record TelegramNotice(TelegramNoticeKind Kind, long ChatId, ReplyTarget Target, string? Text = null) : TelegramUpdateDecision;
 
+/// <summary>The user pressed Stop on one of the bot's drafts: the turn's answer is not to be sent.</summary>
+public sealed record TelegramStop(long ChatId, long DraftId) : TelegramUpdateDecision;
+
 /// <summary>Drop the update; the reason is for debug logs.</summary>
 public sealed record TelegramIgnore(string Reason) : TelegramUpdateDecision;
 
@@ -46,10 +49,20 @@ public sealed class TelegramUpdateParser(TelegramOptions options, BridgeOptions?
 
     public const string Platform = "telegram";
 
+    /// <summary>
+    /// Every update type the bridge handles, asked for explicitly in <c>getUpdates</c> and <c>setWebhook</c>:
+    /// an empty list would leave out what Telegram does not send by default.
+    /// </summary>
+    public static readonly UpdateType[] HandledUpdates = [UpdateType.Message, UpdateType.StoppedMessageGeneration];
+
     public TelegramUpdateDecision Parse(Update update, TelegramBotIdentity bot)
     {
         ArgumentNullException.ThrowIfNull(update);
         ArgumentNullException.ThrowIfNull(bot);
+        if (update.StoppedMessageGeneration is { Chat: { } stoppedIn } stopped)
+        {
+            return new TelegramStop(stoppedIn.Id, stopped.DraftId);
+        }
         if (update.Message is not { } message)
         {
             return new TelegramIgnore(update.EditedMessage is not null ? "edited message" : "not a new message");
@@ -115,9 +128,24 @@ public sealed class TelegramUpdateParser(TelegramOptions options, BridgeOptions?
         return new TelegramForward(new InboundMessage(Platform, conversation,
             update.Id.ToString(CultureInfo.InvariantCulture), userId, DisplayName(from), text, target)
         {
+            Quote = QuoteOf(message, bot),
             Instance = options.Instance,
             AgentUuid = options.AgentUuid,
         });
+    }
+
+    /// <summary>
+    /// What the user quoted: the part they selected (<c>quote</c>), else the text of the message they replied
+    /// to, unless that is the bot's own (the agent knows what it said) or has no text (a topic's opening).
+    /// </summary>
+    private static string? QuoteOf(Message message, TelegramBotIdentity bot)
+    {
+        if (message.ReplyToMessage is { } replied && replied.From?.Id == bot.Id)
+        {
+            return null;
+        }
+        var quoted = message.Quote?.Text ?? message.ReplyToMessage?.Text ?? message.ReplyToMessage?.Caption;
+        return string.IsNullOrWhiteSpace(quoted) ? null : quoted;
     }
 
     /// <summary>Allowed when both lists are empty, or the chat or the user is listed.</summary>

@@ -17,10 +17,11 @@ public sealed partial class TelegramWebhookRegistrar(
     ChannelStatusBoard status,
     IOptions<TelegramOptions> options,
     TimeProvider time,
+    TelegramCommandMenu commandMenu,
     ILogger<TelegramWebhookRegistrar> logger,
     StartupFailure startupFailure) : BackgroundService
 {
-    private static readonly UpdateType[] AllowedUpdates = [UpdateType.Message];
+    private static readonly UpdateType[] AllowedUpdates = TelegramUpdateParser.HandledUpdates;
     private readonly TelegramOptions _options = options.Value;
 
     public override Task StartAsync(CancellationToken cancellationToken)
@@ -84,6 +85,7 @@ public sealed partial class TelegramWebhookRegistrar(
         {
             throw new BridgeConfigurationException($"Telegram refuses {_options.ConfigPath}:WebhookUrl ({_options.WebhookUrl}): {ex.Message}", ex);
         }
+        await commandMenu.SetAsync(cancellationToken);
         status.Report(_options.ChannelName, true, $"webhook set for @{me.Username}");
         LogRegistered(logger, me.Username, _options.WebhookUrl);
     }
