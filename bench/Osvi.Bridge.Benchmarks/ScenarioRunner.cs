@@ -199,6 +199,8 @@ internal sealed class ScenarioRunner(string bridgeDirectory, string workDirector
         ["Telegram__GroupPerMinute"] = pacing.GroupPerMinute.ToString(CultureInfo.InvariantCulture),
         ["Telegram__GlobalPerSecond"] = pacing.GlobalPerSecond.ToString(CultureInfo.InvariantCulture),
         ["Bridge__SendWelcomeMessage"] = "false",
+        // Every message is timed to its own reply: queued follow-ups must not be folded into one turn (c, the ordering scenario, queues 20 per chat).
+        ["Bridge__MergeQueuedMessages"] = "false",
         // As the Dockerfile sets it: the image's runtime configuration is what is measured.
         ["DOTNET_GCgen0size"] = "0x400000",
     };

@@ -154,6 +154,11 @@ public sealed class CrashRecoveryTests(RedisServerFixture redis) : IClassFixture
             ? new FakeTelegramServer.ScriptedError(502, "Bad Gateway") : null;
         var chats = EnqueueChats(20, 8_000);
         await Eventually.HoldsAsync(() => _osvi.Messages.Count == 20, "all 20 answered by the agent");
+        // An answer is in Redis once its delivery failed (a record already holds the welcome before the
+        // agent is asked): wait until all 20 records hold the answer, not just for the agent's answers.
+        await Eventually.HoldsAsync(() => redis.Connection!.GetServers()[0].Keys(pattern: _prefix + "inbox:*:record:*")
+                .Count(key => Database.StringGet(key).ToString().Contains("echo: question", StringComparison.Ordinal)) == 20,
+            "all 20 answers stored");
 
         var poller = PidOf((await PollerOwnerAsync())!);
         var (killed, survivor) = poller == a.Id ? (a, b) : (b, a);

@@ -335,7 +335,15 @@ public sealed class TelegramChannelTests(RedisServerFixture redis) : IClassFixtu
         Assert.Equal(HttpStatusCode.BadRequest, (await PostWebhookAsync(host, "{not json", secret: "s3cret-Token_1")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await PostWebhookAsync(host, "{\"update_id\":1}", secret: "s3cret-Token_1")).StatusCode);
         var huge = "{\"update_id\":2,\"message\":{\"text\":\"" + new string('x', 2 * 1024 * 1024) + "\"}}";
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await PostWebhookAsync(host, huge, secret: "s3cret-Token_1")).StatusCode);
+        try
+        {
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await PostWebhookAsync(host, huge, secret: "s3cret-Token_1")).StatusCode);
+        }
+        catch (HttpRequestException ex) when (ex.InnerException is IOException)
+        {
+            // Kestrel answers 413 once the limit is passed and may close the connection while the
+            // client is still writing the rest of the body: a refusal too (the next request shows the bridge is fine).
+        }
         Assert.Equal(HttpStatusCode.OK, (await PostWebhookAsync(host, update, secret: "s3cret-Token_1")).StatusCode);
 
         await _telegram.WaitForTextAsync(53, "echo: via webhook");
