@@ -76,9 +76,11 @@ public static class BridgeProgram
                 $"Cannot listen: {ex.Message.TrimEnd('.')} (choose another port with ASPNETCORE_HTTP_PORTS or ASPNETCORE_URLS).");
             return ExitFailure;
         }
-        catch (OperationCanceledException) when (startupFailure.Problem is not null)
+        catch (OperationCanceledException) when (startupFailure.Problem is not null
+            || background.Any(s => s.ExecuteTask?.Exception?.InnerException is BridgeConfigurationException))
         {
-            // A platform refused the configuration before the host had finished starting.
+            // A platform refused the configuration before the host had finished starting (a channel that
+            // fails in the background stops the host while other services may still be starting).
         }
         // A platform refused the configuration during the background start-up and stopped the host.
         if (startupFailure.Problem is { } problem)
