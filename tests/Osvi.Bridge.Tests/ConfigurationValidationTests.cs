@@ -226,6 +226,22 @@ public sealed class ConfigurationValidationTests
     }
 
     [Fact]
+    public async Task A_support_channel_is_served_by_the_default_slack_app_from_the_list_too()
+    {
+        await using var app = BridgeApp.CreateWorker([], b =>
+        {
+            b.Configuration.Sources.Clear();
+            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Osvi:ApiToken"] = "t", ["Osvi:AgentUuid"] = "a", ["Osvi:ApiVersion"] = "V1",
+                ["Slack:Apps:0:BotToken"] = "xoxb-1", ["Slack:Apps:0:AppToken"] = "xapp-1", ["Handoff:SlackChannel"] = "C0123456789",
+            });
+        });
+
+        Assert.NotNull(app.Services.GetService(typeof(global::Osvi.Bridge.Handoff.SupportChannel)));
+    }
+
+    [Fact]
     public async Task An_unknown_command_is_a_usage_error()
     {
         var original = Console.Error;

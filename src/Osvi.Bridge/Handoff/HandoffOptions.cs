@@ -51,9 +51,10 @@ public sealed class HandoffRequirements(IConfiguration configuration) : IValidat
             return ValidateOptionsResult.Success;
         }
         var failures = new List<string>();
-        if (string.IsNullOrWhiteSpace(configuration["Slack:BotToken"]))
+        // The default Slack app answers the support channel: the single keys, or the first entry of the list.
+        if (string.IsNullOrWhiteSpace(configuration["Slack:BotToken"]) && string.IsNullOrWhiteSpace(configuration["Slack:Apps:0:BotToken"]))
         {
-            failures.Add("Handoff:SlackChannel needs the Slack channel: set Slack:BotToken (Slack__BotToken) and invite the app to the support channel");
+            failures.Add("Handoff:SlackChannel needs the Slack channel: set Slack:BotToken (Slack__BotToken) or Slack:Apps:0:BotToken and invite the app to the support channel");
         }
         var version = configuration["Osvi:ApiVersion"];
         // An unknown version is reported by the Osvi section already.
