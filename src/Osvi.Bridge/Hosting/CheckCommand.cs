@@ -29,6 +29,11 @@ public static class CheckCommand
         builder.Services.AddSingleton(new CheckCommandOptions(createSession));
         builder.Services.AddSingleton<IDependencyCheck, RedisDependencyCheck>();
         builder.Services.AddSingleton<IDependencyCheck, OsviDependencyCheck>();
+        foreach (var (agent, key) in OtherAgents(builder.Configuration))
+        {
+            builder.Services.AddSingleton<IDependencyCheck>(sp =>
+                new OsviAgentDependencyCheck(sp.GetRequiredService<OsviAccessProbe>(), sp.GetRequiredService<IOptions<OsviOptions>>(), agent, key));
+        }
 
         // The services are built but never started: no channel connects, no hosted service runs.
         await using var services = builder.Services.BuildServiceProvider();
@@ -68,6 +73,17 @@ public static class CheckCommand
     }
 
     /// <summary>Shows at most the last four characters of a secret, and nothing of a short one.</summary>
+    /// <summary>Each agent a bot or app names besides the default one, once, with the first key that names it.</summary>
+    private static IEnumerable<(string Agent, string Key)> OtherAgents(IConfiguration configuration)
+    {
+        var defaultAgent = ChannelAgents.DefaultAgent(configuration, configuration["Osvi:AgentUuid"] ?? "");
+        var named = TelegramBotEntries.Sections(configuration).Select(s => (Agent: TelegramBotEntries.AgentOf(s), s.Path))
+            .Concat(SlackAppEntries.Sections(configuration).Select(s => (Agent: SlackAppEntries.AgentOf(s), s.Path)));
+        return named.Where(n => n.Agent is not null && !string.Equals(n.Agent, defaultAgent, StringComparison.Ordinal))
+            .DistinctBy(n => n.Agent, StringComparer.Ordinal)
+            .Select(n => (n.Agent!, n.Path + ":" + TelegramBotEntries.AgentKey));
+    }
+
     public static string Mask(string? secret) =>
         string.IsNullOrEmpty(secret) ? "(not set)"
         : secret.Length < 12 ? "(set)"

@@ -57,8 +57,12 @@ public sealed class OsviDependencyCheck(OsviAccessProbe probe, IAgentConversatio
             return agent.ApiVersion == OsviApiVersion.V1 ? await RunV1TurnAsync(settings, cancellationToken) : await StartAndCloseAsync(settings, cancellationToken);
         }
 
-        var result = await probe.ProbeAsync(cancellationToken);
-        return result.Verdict switch
+        return FromProbe(await probe.ProbeAsync(cancellationToken), settings);
+    }
+
+    /// <summary>The verdict of the read-only probe for <paramref name="settings"/>' agent.</summary>
+    internal static DependencyCheckResult FromProbe(OsviAccessResult result, OsviOptions settings) =>
+        result.Verdict switch
         {
             OsviAccessVerdict.Accepted when settings.ApiVersion == OsviApiVersion.V1 =>
                 DependencyCheckResult.Pass(result.Detail + ": run 'check --create-session' to try a full turn"),
@@ -69,7 +73,6 @@ public sealed class OsviDependencyCheck(OsviAccessProbe probe, IAgentConversatio
             OsviAccessVerdict.TokenRefused or OsviAccessVerdict.AgentUnknown => DependencyCheckResult.Refuse(result.Detail),
             _ => DependencyCheckResult.Fail(result.Detail),
         };
-    }
 
     private async Task<DependencyCheckResult> StartAndCloseAsync(OsviOptions settings, CancellationToken cancellationToken)
     {
@@ -105,6 +108,21 @@ public sealed class OsviDependencyCheck(OsviAccessProbe probe, IAgentConversatio
         {
             return DependencyCheckResult.Fail(ex.Message);
         }
+    }
+}
+
+/// <summary>
+/// <c>check</c>: an agent a bot or app names (<c>Telegram:Bots:N:AgentUuid</c>, <c>Slack:Apps:N:AgentUuid</c>)
+/// besides the default one, verified with the same read-only call; one line per agent, named by the key that set it.
+/// </summary>
+public sealed class OsviAgentDependencyCheck(OsviAccessProbe probe, IOptions<OsviOptions> options, string agentUuid, string key) : IDependencyCheck
+{
+    public string Name => $"osvi ({key})";
+
+    public async Task<DependencyCheckResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value.WithAgent(agentUuid);
+        return OsviDependencyCheck.FromProbe(await probe.ProbeAsync(settings, cancellationToken), settings);
     }
 }
 

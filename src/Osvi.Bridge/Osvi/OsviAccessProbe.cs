@@ -41,17 +41,21 @@ public sealed class OsviAccessProbe(IHttpClientFactory httpFactory, IOptions<Osv
 
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
-    public async Task<OsviAccessResult> ProbeAsync(CancellationToken cancellationToken)
+    public Task<OsviAccessResult> ProbeAsync(CancellationToken cancellationToken) => ProbeAsync(options.Value, cancellationToken);
+
+    /// <summary>The same read-only call for <paramref name="settings"/> (e.g. another agent a bot names).</summary>
+    public async Task<OsviAccessResult> ProbeAsync(OsviOptions settings, CancellationToken cancellationToken)
     {
         using var http = httpFactory.CreateClient(HttpClientName);
-        return await ProbeAsync(http, cancellationToken);
+        return await ProbeAsync(http, settings, cancellationToken);
     }
 
     /// <summary>The same read-only call over <paramref name="http"/> (e.g. a conversation's own client, to warm it up).</summary>
-    public async Task<OsviAccessResult> ProbeAsync(HttpClient http, CancellationToken cancellationToken)
+    public Task<OsviAccessResult> ProbeAsync(HttpClient http, CancellationToken cancellationToken) => ProbeAsync(http, options.Value, cancellationToken);
+
+    private static async Task<OsviAccessResult> ProbeAsync(HttpClient http, OsviOptions settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(http);
-        var settings = options.Value;
         http.BaseAddress = new Uri(settings.BaseUrl.TrimEnd('/') + "/");
         http.Timeout = settings.RequestTimeout < Timeout ? settings.RequestTimeout : Timeout;
         try

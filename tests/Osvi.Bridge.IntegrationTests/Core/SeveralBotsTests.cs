@@ -299,6 +299,9 @@ public sealed class SeveralBotsTests(RedisServerFixture redis) : IClassFixture<R
         Assert.Contains("(check Telegram:Bots:0:BotToken)", text, StringComparison.Ordinal);
         Assert.Contains("[ OK ] slack: auth.test ok: bot user UBOT", text, StringComparison.Ordinal);
         Assert.Contains($"[ OK ] slack (Slack:Apps:0, app {SalesAppId}): auth.test ok: bot user {SalesBotUser}", text, StringComparison.Ordinal);
+        // The sales agent, named by both lists, is verified once, by the first key that names it.
+        Assert.Contains($"[ OK ] osvi (Telegram:Bots:0:AgentUuid): token accepted; agent {SalesAgent} is active", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("osvi (Slack:Apps:0:AgentUuid)", text, StringComparison.Ordinal);
         Assert.Equal(BridgeProgram.ExitFailure, code);
     }
 

@@ -103,7 +103,7 @@ public sealed class FakeOsviServer : IAsyncDisposable
         app.MapPost("/chat_messages/send_message", (Delegate)fake.SendMessageAsync);
         app.MapPost("/chat_sessions/{id}/close_session", fake.CloseSessionAsync);
         app.MapGet("/v1/active_agents", (HttpContext context) => fake.Refuse(context)
-            ?? Results.Json(new[] { new { agent_id = Agent, name = "Test Agent", status = "active" } }));
+            ?? Results.Json(fake.Agents.Keys.Order(StringComparer.Ordinal).Select(a => new { agent_id = a, name = "Test Agent", status = "active" })));
         await app.StartAsync();
         fake.BaseUrl = LoopbackServer.AddressOf(app);
         return fake;
