@@ -221,6 +221,15 @@ public sealed class SeveralBotsTests(RedisServerFixture redis) : IClassFixture<R
 
         await sales.WaitForTextsAsync("D1", null, $"{SalesAgent}: signed for sales");
         await support.WaitForTextsAsync("D1", null, $"{FakeOsviServer.Agent}: signed for support");
+
+        // The slash command too: each app's Request URL is its own path, signed with its own secret.
+        var help = FakeSlackServer.SlashCommand("/osvi", "help", "C1", "U1");
+        var form = string.Join('&', help.Select(f => Uri.EscapeDataString(f.Key) + "=" + Uri.EscapeDataString(f.Value!.ToString())));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await PostSignedAsync(host, $"/slack/commands/{SalesAppId}", form, SigningSecret)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await PostSignedAsync(host, "/slack/commands/A0NOBODY", form, SalesSigningSecret)).StatusCode);
+        using var answered = await PostSignedAsync(host, $"/slack/commands/{SalesAppId}", form, SalesSigningSecret);
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        Assert.Contains("ephemeral", await answered.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -15,9 +15,11 @@ public sealed class SlackApp
     // use, so that building the app for its sender never waits for the inbox that waits for the sender.
     private readonly Lazy<SlackEventIngestor> _ingestor;
     private readonly Lazy<SlackEventsEndpoint?> _events;
+    private readonly Lazy<SlackCommandsEndpoint?> _commands;
 
     private SlackApp(IOptions<SlackOptions> options, SlackApiClient api, SlackBotIdentityHolder identity, SlackReplySender sender,
-        SlackUserDirectory users, Func<SlackEventIngestor> ingestor, Func<SlackEventIngestor, SlackEventsEndpoint?> events)
+        SlackUserDirectory users, Func<SlackEventIngestor> ingestor, Func<SlackEventIngestor, SlackEventsEndpoint?> events,
+        Func<SlackEventIngestor, SlackCommandsEndpoint?> commands)
     {
         Options = options;
         Api = api;
@@ -26,6 +28,7 @@ public sealed class SlackApp
         Users = users;
         _ingestor = new Lazy<SlackEventIngestor>(ingestor);
         _events = new Lazy<SlackEventsEndpoint?>(() => events(_ingestor.Value));
+        _commands = new Lazy<SlackCommandsEndpoint?>(() => commands(_ingestor.Value));
     }
 
     /// <summary>The named HTTP client of an app of <c>Slack:Apps</c>.</summary>
@@ -49,6 +52,9 @@ public sealed class SlackApp
     /// <summary>The app's <c>POST /slack/events…</c> endpoint in Events API mode; null in Socket Mode.</summary>
     public SlackEventsEndpoint? Events => _events.Value;
 
+    /// <summary>The app's <c>POST /slack/commands…</c> endpoint (its slash command) in Events API mode; null in Socket Mode.</summary>
+    public SlackCommandsEndpoint? Commands => _commands.Value;
+
     /// <summary>The default app, from the registered singletons.</summary>
     internal static SlackApp FromServices(IServiceProvider services) => new(
         services.GetRequiredService<IOptions<SlackOptions>>(),
@@ -57,7 +63,8 @@ public sealed class SlackApp
         services.GetRequiredService<SlackReplySender>(),
         services.GetRequiredService<SlackUserDirectory>(),
         services.GetRequiredService<SlackEventIngestor>,
-        _ => services.GetService<SlackEventsEndpoint>());
+        _ => services.GetService<SlackEventsEndpoint>(),
+        _ => services.GetService<SlackCommandsEndpoint>());
 
     /// <summary>An app of <c>Slack:Apps</c>: its own client and pacer, on the shared inbox and stores.</summary>
     internal static SlackApp Create(IServiceProvider services, SlackOptions settings)
@@ -69,11 +76,15 @@ public sealed class SlackApp
         var pacer = ActivatorUtilities.CreateInstance<SlackPostPacer>(services, options);
         var sender = ActivatorUtilities.CreateInstance<SlackReplySender>(services, api, pacer, options);
         var users = ActivatorUtilities.CreateInstance<SlackUserDirectory>(services, api, options);
+        // Only an Events API app has a signing secret (and its endpoints).
+        var verifier = new Lazy<SlackSignatureVerifier>(() => new SlackSignatureVerifier(settings.SigningSecret, services.GetRequiredService<TimeProvider>()));
         return new SlackApp(options, api, identity, sender, users,
             () => ActivatorUtilities.CreateInstance<SlackEventIngestor>(services, identity, sender, options),
             ingestor => settings.Mode == SlackReceiveMode.EventsApi
-                ? ActivatorUtilities.CreateInstance<SlackEventsEndpoint>(services,
-                    new SlackSignatureVerifier(settings.SigningSecret, services.GetRequiredService<TimeProvider>()), ingestor)
+                ? ActivatorUtilities.CreateInstance<SlackEventsEndpoint>(services, verifier.Value, ingestor)
+                : null,
+            ingestor => settings.Mode == SlackReceiveMode.EventsApi
+                ? ActivatorUtilities.CreateInstance<SlackCommandsEndpoint>(services, verifier.Value, ingestor)
                 : null);
     }
 

@@ -116,18 +116,29 @@ public static class SlackServiceCollectionExtensions
                 await result.ExecuteAsync(context);
             });
         }
-        // POST /slack/events/{appId}: each app of an Events API deployment at its own path, checked against its own signing secret.
+        // POST /slack/events/{appId} and /slack/commands/{appId}: each app of an Events API deployment at its own
+        // paths, checked against its own signing secret.
         if (endpoints.ServiceProvider.GetServices<SlackApp>().Any(a => a.UsesEventsApi))
         {
             endpoints.MapPost(SlackEventsEndpoint.Path + "/{appId}", static async context =>
             {
-                var appId = context.Request.RouteValues["appId"] as string ?? "";
-                var app = context.RequestServices.GetServices<SlackApp>().FirstOrDefault(a =>
-                    a.UsesEventsApi && a.Options.Value.AppId.Length > 0 && a.Options.Value.AppId == appId);
-                var result = app?.Events is { } events ? await events.HandleAsync(context) : Results.NotFound();
+                var result = AppOf(context)?.Events is { } events ? await events.HandleAsync(context) : Results.NotFound();
+                await result.ExecuteAsync(context);
+            });
+            endpoints.MapPost(SlackCommandsEndpoint.Path + "/{appId}", static async context =>
+            {
+                var result = AppOf(context)?.Commands is { } commands ? await commands.HandleAsync(context) : Results.NotFound();
                 await result.ExecuteAsync(context);
             });
         }
         return endpoints;
+    }
+
+    /// <summary>The Events API app whose <c>Slack:Apps:N:AppId</c> the request's path names.</summary>
+    private static SlackApp? AppOf(HttpContext context)
+    {
+        var appId = context.Request.RouteValues["appId"] as string ?? "";
+        return context.RequestServices.GetServices<SlackApp>().FirstOrDefault(a =>
+            a.UsesEventsApi && a.Options.Value.AppId.Length > 0 && a.Options.Value.AppId == appId);
     }
 }
