@@ -10,6 +10,9 @@ public interface IQuoteSource
     /// <summary>The platform this source serves; matches <see cref="InboundMessage.Platform"/>.</summary>
     string Platform { get; }
 
+    /// <summary>The bot or app this source reads as; matches <see cref="InboundMessage.Instance"/> (empty: the platform's default entry).</summary>
+    string Instance => "";
+
     /// <summary>The quoted text, or null when there is none worth giving the agent (the bot's own words, no thread).</summary>
     Task<string?> FindAsync(InboundMessage message, CancellationToken cancellationToken);
 }

@@ -25,14 +25,14 @@ public sealed partial class MessageRelay : IMessageHandler
     private readonly ILogger<MessageRelay> _logger;
     private readonly BridgeMetrics _metrics;
     private readonly ApologyCooldown _apologies;
-    private readonly Dictionary<string, IQuoteSource> _quotes;
+    private readonly Dictionary<(string Platform, string Instance), IQuoteSource> _quotes;
     private readonly IHumanHandoff _handoff;
 
     public MessageRelay(IEnumerable<IReplySender> senders, SessionResolver sessions, AgentDirectory agents,
         IOptions<BridgeOptions> options, TimeProvider time, BridgeMetrics metrics, ILogger<MessageRelay> logger,
         IEnumerable<IQuoteSource> quotes, IHumanHandoff? handoff = null)
     {
-        _quotes = quotes.ToDictionary(q => q.Platform, StringComparer.OrdinalIgnoreCase);
+        _quotes = quotes.ToDictionary(q => (q.Platform.ToLowerInvariant(), q.Instance));
         _handoff = handoff ?? new NoHumanHandoff();
         _metrics = metrics;
         // The reply goes out through the bot or app that received the message, never another one.
@@ -190,8 +190,8 @@ public sealed partial class MessageRelay : IMessageHandler
                 record = await DeliverAsync(sender, message.ReplyTarget, journal, record.Append(session.WelcomeMessage, final: false), cancellationToken);
             }
             // The quote sources read with the default bot's or app's token: another one's threads are not theirs to read.
-            if (session.Created && message.Quote is null && _options.QuotedContext && message.Instance.Length == 0
-                && _quotes.TryGetValue(message.Platform, out var quotes))
+            if (session.Created && message.Quote is null && _options.QuotedContext
+                && _quotes.TryGetValue((message.Platform.ToLowerInvariant(), message.Instance), out var quotes))
             {
                 message = message with { Quote = await TryFindQuoteAsync(quotes, message, cancellationToken) };
             }

@@ -170,6 +170,28 @@ public sealed class SeveralBotsTests(RedisServerFixture redis) : IClassFixture<R
     }
 
     [Fact]
+    public async Task A_mention_in_a_thread_of_a_further_app_brings_the_thread_parent_through_that_app()
+    {
+        var support = await FakeAsync(FakeSlackServer.StartAsync());
+        var sales = await FakeAsync(FakeSlackServer.StartAsync(SalesBotToken, SalesAppToken, SalesBotUser));
+        await StartAsync(TwoSlackApps(support, sales));
+        await sales.WaitForSocketAsync(1);
+        sales.ThreadParents["C1:300.000001"] = ("U2", null, "Which plan fits a team of ten?");
+
+        var mention = SlackEvents.Mention("U1", "any idea?", "300.000005", threadTs: "300.000001");
+        mention["event"]!["text"] = $"<@{SalesBotUser}> any idea?";
+        await sales.PushAsync(mention);
+
+        await Eventually.HoldsAsync(() => _osvi.Messages.Count == 1, "the sales agent is asked");
+        var asked = Assert.Single(_osvi.Messages);
+        Assert.Equal(SalesAgent, asked.Agent);
+        Assert.Equal("[Replying to: \"Which plan fits a team of ten?\"]\nany idea?", asked.Text);
+        // Read with the sales app's own token; the default app was not asked.
+        Assert.Single(sales.CallsOf("conversations.replies"));
+        Assert.Empty(support.CallsOf("conversations.replies"));
+    }
+
+    [Fact]
     public async Task Each_telegram_bot_has_its_own_webhook_path_and_secret()
     {
         var support = await FakeAsync(FakeTelegramServer.StartAsync());

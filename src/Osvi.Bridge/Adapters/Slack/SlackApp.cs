@@ -96,4 +96,7 @@ public sealed class SlackApp
     }
 
     internal IDependencyCheck CreateCheck() => new SlackDependencyCheck(Api, Options);
+
+    /// <summary>The app's thread-parent look-up, through its own client, as its own bot user.</summary>
+    internal Messaging.IQuoteSource CreateQuoteSource() => new SlackThreadParentQuote(Api, Identity, Options);
 }

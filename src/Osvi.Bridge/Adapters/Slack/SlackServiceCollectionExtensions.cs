@@ -93,6 +93,7 @@ public static class SlackServiceCollectionExtensions
             services.AddSingleton<IReplySender>(sp => sp.GetRequiredKeyedService<SlackApp>(key).Sender);
             services.AddSingleton<IDisplayNameResolver>(sp => sp.GetRequiredKeyedService<SlackApp>(key).Users);
             services.AddSingleton(sp => sp.GetRequiredKeyedService<SlackApp>(key).CreateCheck());
+            services.AddSingleton(sp => sp.GetRequiredKeyedService<SlackApp>(key).CreateQuoteSource());
             services.AddSingleton(sp => sp.GetRequiredKeyedService<SlackApp>(key).CreateReceiver(sp));
         }
         return services;

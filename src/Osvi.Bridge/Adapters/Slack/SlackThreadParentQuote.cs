@@ -13,6 +13,8 @@ public sealed class SlackThreadParentQuote(SlackApiClient api, SlackBotIdentityH
 {
     public string Platform => SlackEventParser.Platform;
 
+    public string Instance => options.Value.Instance;
+
     public async Task<string?> FindAsync(InboundMessage message, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
