@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Osvi.Bridge.Adapters.Slack;
 using Osvi.Bridge.Adapters.Telegram;
 using Osvi.Bridge.Hosting;
@@ -29,8 +30,8 @@ public sealed class HotPathWarmUpTests
         var gate = new TaskCompletionSource();
         var ran = new List<string>();
         var warmUp = new HotPathWarmUp(
-            [new Rehearsal("failing", () => throw new InvalidOperationException("boom")), new Rehearsal("gated", () => gate.Task, ran)],
-            state, NullLogger<HotPathWarmUp>.Instance);
+            [new Rehearsal("failing", _ => throw new InvalidOperationException("boom")), new Rehearsal("gated", _ => gate.Task, ran)],
+            state, TimeProvider.System, NullLogger<HotPathWarmUp>.Instance);
 
         await warmUp.StartAsync(CancellationToken.None);
         Assert.Equal(HealthStatus.Unhealthy, (await check.CheckHealthAsync(new HealthCheckContext(), CancellationToken.None)).Status);
@@ -42,13 +43,35 @@ public sealed class HotPathWarmUpTests
         await warmUp.StopAsync(CancellationToken.None);
     }
 
-    private sealed class Rehearsal(string name, Func<Task> run, List<string>? ran = null) : IHotPathRehearsal
+    [Fact]
+    public async Task A_rehearsal_that_hangs_is_given_up_after_its_limit_and_readiness_follows()
+    {
+        var time = new FakeTimeProvider();
+        var state = new HotPathWarmUpState();
+        var ran = new List<string>();
+        var started = new TaskCompletionSource();
+        var warmUp = new HotPathWarmUp(
+            [new Rehearsal("hanging", token => { started.TrySetResult(); return Task.Delay(Timeout.Infinite, token); }), new Rehearsal("next", _ => Task.CompletedTask, ran)],
+            state, time, NullLogger<HotPathWarmUp>.Instance);
+
+        await warmUp.StartAsync(CancellationToken.None);
+        await started.Task;
+        Assert.False(state.Done);
+
+        time.Advance(HotPathWarmUp.RehearsalLimit);
+        await warmUp.ExecuteTask!;
+        Assert.True(state.Done);
+        Assert.Equal(["next"], ran);
+        await warmUp.StopAsync(CancellationToken.None);
+    }
+
+    private sealed class Rehearsal(string name, Func<CancellationToken, Task> run, List<string>? ran = null) : IHotPathRehearsal
     {
         public string Name => name;
 
         public async Task RunAsync(CancellationToken cancellationToken)
         {
-            await run();
+            await run(cancellationToken);
             ran?.Add(name);
         }
     }

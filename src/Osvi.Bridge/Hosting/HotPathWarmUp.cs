@@ -32,9 +32,15 @@ public sealed class HotPathWarmUpState
 /// the first getUpdates, Markdig its pipeline on the first answer (bench scenario f: 0.5–1 s added
 /// to that message, against ~3 ms for the next ones).
 /// </summary>
-public sealed partial class HotPathWarmUp(IEnumerable<IHotPathRehearsal> rehearsals, HotPathWarmUpState state, ILogger<HotPathWarmUp> logger)
-    : BackgroundService
+public sealed partial class HotPathWarmUp(IEnumerable<IHotPathRehearsal> rehearsals, HotPathWarmUpState state, TimeProvider time,
+    ILogger<HotPathWarmUp> logger) : BackgroundService
 {
+    /// <summary>
+    /// How long one rehearsal may take: OSVI's read-only call goes through the conversations' retrying
+    /// client, and an OSVI that is down at start must not keep <c>/readyz</c> waiting once it is back.
+    /// </summary>
+    public static readonly TimeSpan RehearsalLimit = TimeSpan.FromSeconds(10);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var timings = new List<string>();
@@ -42,9 +48,11 @@ public sealed partial class HotPathWarmUp(IEnumerable<IHotPathRehearsal> rehears
         foreach (var rehearsal in rehearsals)
         {
             var stage = Stopwatch.GetTimestamp();
+            using var limit = new CancellationTokenSource(RehearsalLimit, time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, limit.Token);
             try
             {
-                await rehearsal.RunAsync(stoppingToken);
+                await rehearsal.RunAsync(linked.Token);
                 timings.Add($"{rehearsal.Name} {Stopwatch.GetElapsedTime(stage).TotalMilliseconds:0} ms");
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
