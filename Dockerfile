@@ -10,7 +10,9 @@ WORKDIR /src
 # .NET 10 SDK builds the same code.
 COPY Directory.Build.props Directory.Packages.props appsettings.json ./
 COPY src/Osvi.Bridge/Osvi.Bridge.csproj src/Osvi.Bridge/
-RUN dotnet restore src/Osvi.Bridge/Osvi.Bridge.csproj
+# As publishing restores (for the build platform: the project's ReadyToRun needs its runtime pack and
+# compiler), so that the publish below finds everything here and the layer stays cached.
+RUN dotnet restore src/Osvi.Bridge/Osvi.Bridge.csproj -p:_IsPublishing=true
 COPY src/ src/
 # The same command CI runs and starts (tests/Osvi.Bridge.IntegrationTests/Core/PublishedBuildTests.cs).
 RUN dotnet publish src/Osvi.Bridge/Osvi.Bridge.csproj -c Release -o /app /p:UseAppHost=false
