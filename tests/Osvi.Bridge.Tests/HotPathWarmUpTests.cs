@@ -1,26 +1,110 @@
+using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Osvi.Bridge.Adapters.Slack;
 using Osvi.Bridge.Adapters.Telegram;
 using Osvi.Bridge.Hosting;
+using Osvi.Bridge.Messaging;
+using Osvi.Bridge.Sessions;
+using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Tests;
 
 public sealed class HotPathWarmUpTests
 {
-    [Fact]
-    public async Task Telegram_rehearsal_runs_the_bot_client_parser_and_renderer_on_canned_answers()
+    [Theory]
+    [InlineData("Legacy")]
+    [InlineData("V1")]
+    public async Task Telegram_rehearsal_answers_its_messages_through_a_private_copy_of_the_whole_path(string apiVersion)
     {
-        var rehearsal = new TelegramHotPathRehearsal(new TelegramUpdateParser(new TelegramOptions { BotToken = "1:x" }));
+        await using var app = Worker(new() { ["Osvi:ApiVersion"] = apiVersion });
+        using var rehearsalMetrics = new MeterCounts("Osvi.Bridge.Rehearsal");
+        using var bridgeMetrics = new MeterCounts(BridgeMetrics.Name);
 
-        // Throws if Telegram.Bot no longer reads the canned getUpdates answer as one text message.
-        await rehearsal.RunAsync(CancellationToken.None);
+        // Throws unless each rehearsed message came back answered (and Telegram.Bot read the canned answers).
+        await RehearsalNamed(app, "telegram").RunAsync(CancellationToken.None);
+
+        // Two chats started a session each, the third message found the first one's; the answers went out
+        // through the real reply sender, while the bridge's own metrics and session store saw nothing.
+        Assert.Equal(3, rehearsalMetrics.Sum("osvi_bridge.messages.answered"));
+        Assert.Equal(2, rehearsalMetrics.Sum("osvi_bridge.sessions.created"));
+        Assert.Equal(0, bridgeMetrics.Sum("osvi_bridge.messages.received") + bridgeMetrics.Sum("osvi_bridge.messages.answered"));
+        var sessions = app.Services.GetRequiredService<ISessionStore>();
+        Assert.Null(await sessions.GetAsync(new ConversationKey("telegram:1:1"), CancellationToken.None));
     }
 
     [Fact]
-    public async Task Slack_rehearsal_runs_the_parser_and_renderer() =>
-        await new SlackHotPathRehearsal().RunAsync(CancellationToken.None);
+    public async Task Telegram_rehearsal_writes_from_a_chat_the_allow_lists_let_in()
+    {
+        await using var app = Worker(new() { ["Telegram:AllowedChatIds:0"] = "-1001234", ["Telegram:AllowedUserIds:0"] = "77" });
+        using var rehearsalMetrics = new MeterCounts("Osvi.Bridge.Rehearsal");
+
+        await RehearsalNamed(app, "telegram").RunAsync(CancellationToken.None);
+
+        Assert.Equal(3, rehearsalMetrics.Sum("osvi_bridge.messages.answered"));
+    }
+
+    private static WebApplication Worker(Dictionary<string, string?> settings) => BridgeApp.CreateWorker([], builder =>
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Osvi:ApiToken"] = "token",
+            ["Osvi:AgentUuid"] = "agent",
+            ["Osvi:BaseUrl"] = "http://127.0.0.1:9",
+            ["Telegram:BotToken"] = "1:x",
+            ["Telegram:ApiBaseUrl"] = "http://127.0.0.1:9",
+            ["Logging:LogLevel:Default"] = "Warning",
+        }.Where(s => !settings.ContainsKey(s.Key)).Concat(settings.Where(s => s.Value is not null))));
+
+    private static IHotPathRehearsal RehearsalNamed(WebApplication app, string name) =>
+        app.Services.GetServices<IHotPathRehearsal>().Single(r => r.Name == name);
+
+    /// <summary>Sums what the counters of every meter named <c>meterName</c> count while it lives.</summary>
+    private sealed class MeterCounts : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _sums = new();
+
+        public MeterCounts(string meterName)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == meterName)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) => _sums.AddOrUpdate(instrument.Name, value, (_, sum) => sum + value));
+            _listener.Start();
+        }
+
+        public long Sum(string instrument) => _sums.GetValueOrDefault(instrument);
+
+        public void Dispose() => _listener.Dispose();
+    }
+
+    [Fact]
+    public async Task Slack_rehearsal_answers_its_DMs_through_a_private_copy_of_the_whole_path()
+    {
+        await using var app = Worker(new()
+        {
+            ["Telegram:BotToken"] = null,
+            ["Slack:BotToken"] = "xoxb-1",
+            ["Slack:SigningSecret"] = "secret",
+            ["Slack:ApiBaseUrl"] = "http://127.0.0.1:9",
+        });
+        using var rehearsalMetrics = new MeterCounts("Osvi.Bridge.Rehearsal");
+        using var bridgeMetrics = new MeterCounts(BridgeMetrics.Name);
+
+        await RehearsalNamed(app, "slack").RunAsync(CancellationToken.None);
+
+        Assert.Equal(3, rehearsalMetrics.Sum("osvi_bridge.messages.answered"));
+        Assert.Equal(2, rehearsalMetrics.Sum("osvi_bridge.sessions.created"));
+        Assert.Equal(0, bridgeMetrics.Sum("osvi_bridge.messages.received") + bridgeMetrics.Sum("osvi_bridge.messages.answered"));
+    }
 
     [Fact]
     public async Task Readiness_waits_for_the_rehearsals_and_a_failing_one_does_not_hold_it_back()

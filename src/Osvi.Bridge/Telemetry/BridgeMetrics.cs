@@ -38,9 +38,14 @@ public sealed class BridgeMetrics
     private readonly Histogram<double> _endToEnd;
 
     public BridgeMetrics(IMeterFactory meterFactory)
+        : this((meterFactory ?? throw new ArgumentNullException(nameof(meterFactory))).Create(Name))
     {
-        ArgumentNullException.ThrowIfNull(meterFactory);
-        var meter = meterFactory.Create(Name);
+    }
+
+    /// <summary>On a meter of the caller's: one not named <see cref="Name"/> is exported nowhere (the start-up rehearsal's).</summary>
+    internal BridgeMetrics(Meter meter)
+    {
+        ArgumentNullException.ThrowIfNull(meter);
         _received = meter.CreateCounter<long>("osvi_bridge.messages.received", "{message}", "Messages accepted from a platform");
         _duplicates = meter.CreateCounter<long>("osvi_bridge.messages.duplicates", "{message}", "Redelivered platform events dropped");
         _answered = meter.CreateCounter<long>("osvi_bridge.messages.answered", "{message}", "Messages answered by the agent");

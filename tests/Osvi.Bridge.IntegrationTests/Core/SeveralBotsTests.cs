@@ -267,6 +267,7 @@ public sealed class SeveralBotsTests(RedisServerFixture redis) : IClassFixture<R
 
         await Eventually.HoldsAsync(() => ReadyzAsync(host).Result.Body.Contains($"down: telegram:{SalesBotId}", StringComparison.Ordinal),
             "/readyz names the refused bot");
+        await Eventually.HoldsAsync(() => host.Services.GetRequiredService<HotPathWarmUpState>().Done, "the start-up rehearsal to finish");
         var (status, body) = await ReadyzAsync(host);
         // Degraded, not unavailable: the replica keeps serving the bot that works.
         Assert.Equal(HttpStatusCode.OK, status);

@@ -1,0 +1,47 @@
+using Microsoft.Extensions.DependencyInjection;
+using Osvi.Bridge.Hosting;
+using Osvi.Bridge.IntegrationTests.Infrastructure;
+using static Osvi.Bridge.IntegrationTests.Telegram.FakeTelegramServer;
+
+namespace Osvi.Bridge.IntegrationTests.Telegram;
+
+/// <summary>The start-up rehearsal of the Telegram path on a real redis-server: private, and gone without a trace.</summary>
+public sealed class TelegramRehearsalTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>, IAsyncLifetime
+{
+    private FakeOsviServer _osvi = null!;
+    private FakeTelegramServer _telegram = null!;
+
+    public async Task InitializeAsync()
+    {
+        _osvi = await FakeOsviServer.StartAsync();
+        _telegram = await FakeTelegramServer.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _telegram.DisposeAsync();
+        await _osvi.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task The_rehearsal_leaves_no_key_in_Redis_and_reaches_neither_OSVI_nor_Telegram()
+    {
+        var prefix = RedisServerFixture.NewKeyPrefix();
+        await using var host = await BridgeHost.StartAsync(TelegramChannelTests.TelegramSettings(_osvi, _telegram, redis, prefix));
+        await Eventually.HoldsAsync(() => host.Services.GetRequiredService<HotPathWarmUpState>().Done, "the start-up rehearsal to finish");
+
+        // Once more by hand, now that nothing else runs (it throws unless every rehearsed message was answered).
+        await host.Services.GetServices<IHotPathRehearsal>().Single(r => r.Name == "telegram").RunAsync(CancellationToken.None);
+
+        var server = redis.Connection!.GetServers().Single();
+        Assert.Empty(server.Keys(pattern: prefix + "rehearsal:*"));
+        Assert.Empty(_osvi.StartedSessions);
+        Assert.Empty(_osvi.Messages);
+        Assert.Empty(_telegram.SentMessages);
+
+        // The bridge's own path is untouched by it.
+        _telegram.EnqueueMessage(Private(42, "hello"));
+        await _telegram.WaitForTextAsync(42, "echo: hello");
+        Assert.Single(_osvi.StartedSessions);
+    }
+}
