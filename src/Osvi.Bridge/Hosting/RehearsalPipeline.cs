@@ -46,6 +46,7 @@ internal sealed class RehearsalPipeline : IAsyncDisposable
     private readonly ConcurrentQueue<RedisKey> _written = new();
     private readonly IDisposable _noTraces;
     private IHostedService? _inbox;
+    private bool _expiring;
 
     private RehearsalPipeline(IServiceProvider services)
     {
@@ -143,13 +144,22 @@ internal sealed class RehearsalPipeline : IAsyncDisposable
     }
 
     /// <summary>Waits for a watched message; throws unless it was answered.</summary>
-    public static async Task ExpectFinishedAsync(Task<DeliveryResult> watch, string what, CancellationToken cancellationToken)
+    public async Task ExpectFinishedAsync(Task<DeliveryResult> watch, string what, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(watch);
         var result = await watch.WaitAsync(cancellationToken);
         if (result != DeliveryResult.Finished)
         {
             throw new InvalidOperationException($"the rehearsal's {what} ended {result}, not answered");
+        }
+        if (_keys is not null && !_expiring)
+        {
+            // Once the stream exists: a process killed during the rehearsal leaves it and the heartbeat
+            // behind for an hour at most (leases and marks expire anyway, sessions after Sessions:IdleTimeout).
+            _expiring = true;
+            var database = _redis!.GetDatabase();
+            await Task.WhenAll(database.KeyExpireAsync(_keys.InboxStream(0), TimeSpan.FromHours(1)),
+                database.KeyExpireAsync(_keys.Replicas, TimeSpan.FromHours(1)));
         }
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Osvi.Bridge.Hosting;
+using Osvi.Bridge.Messaging;
 using Osvi.Bridge.IntegrationTests.Infrastructure;
 using static Osvi.Bridge.IntegrationTests.Telegram.FakeTelegramServer;
 
@@ -43,5 +44,35 @@ public sealed class TelegramRehearsalTests(RedisServerFixture redis) : IClassFix
         _telegram.EnqueueMessage(Private(42, "hello"));
         await _telegram.WaitForTextAsync(42, "echo: hello");
         Assert.Single(_osvi.StartedSessions);
+    }
+
+    [Fact]
+    public async Task Every_key_the_rehearsal_writes_expires_by_itself_so_a_process_killed_during_it_leaves_nothing_for_good()
+    {
+        var prefix = RedisServerFixture.NewKeyPrefix();
+        await using var host = await BridgeHost.StartAsync(TelegramChannelTests.TelegramSettings(_osvi, _telegram, redis, prefix));
+        await Eventually.HoldsAsync(() => host.Services.GetRequiredService<HotPathWarmUpState>().Done, "the start-up rehearsal to finish");
+        var channel = new RecordingChannel();
+        var database = redis.Connection!.GetDatabase();
+        var server = redis.Connection.GetServers().Single();
+
+        await using (var pipeline = RehearsalPipeline.Create(host.Services))
+        {
+            var inbox = await pipeline.StartAsync(channel, CancellationToken.None);
+            var message = RecordingChannel.Message("c1", "hello");
+            var handled = pipeline.Watch(message);
+            await inbox.AcceptAsync(message, CancellationToken.None);
+            await pipeline.ExpectFinishedAsync(handled, "message", CancellationToken.None);
+
+            // What a kill -9 at this point would leave: keys that all expire.
+            var written = server.Keys(pattern: prefix + "rehearsal:*").ToList();
+            Assert.NotEmpty(written);
+            Assert.All(written, key => Assert.NotNull(database.KeyTimeToLive(key)));
+            // The canned agent answered, not the real one.
+            Assert.Equal([RehearsalPipeline.AgentAnswer], channel.RepliesTo("c1"));
+        }
+
+        Assert.Empty(server.Keys(pattern: prefix + "rehearsal:*"));
+        Assert.Empty(_osvi.StartedSessions);
     }
 }

@@ -61,7 +61,7 @@ internal sealed class SlackHotPathRehearsal(
             var handled = pipeline.Watch(new InboundMessage(message.Platform, message.Conversation, message.MessageId, message.UserId,
                 message.UserId, message.Text, message.ReplyTarget));
             await ingestor.AcceptAsync(message, cancellationToken);
-            await RehearsalPipeline.ExpectFinishedAsync(handled, $"DM {i}", cancellationToken);
+            await pipeline.ExpectFinishedAsync(handled, $"DM {i}", cancellationToken);
         }
     }
 

@@ -96,7 +96,7 @@ internal sealed class TelegramHotPathRehearsal(
             }
             var handled = pipeline.Watch(forward.Message);
             await ingress.HandleAsync(update, bot, cancellationToken);
-            await RehearsalPipeline.ExpectFinishedAsync(handled, $"message {id}", cancellationToken);
+            await pipeline.ExpectFinishedAsync(handled, $"message {id}", cancellationToken);
         }
     }
 
