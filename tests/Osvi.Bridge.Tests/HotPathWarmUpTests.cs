@@ -48,6 +48,24 @@ public sealed class HotPathWarmUpTests
         Assert.Equal(3, rehearsalMetrics.Sum("osvi_bridge.messages.answered"));
     }
 
+    [Fact]
+    public async Task Telegram_rehearsal_answers_from_memory_for_a_bot_with_an_agent_of_its_own_too()
+    {
+        // OSVI at Osvi:BaseUrl is unreachable: a rehearsal that asked it would fail its messages.
+        await using var app = Worker(new()
+        {
+            ["Telegram:BotToken"] = null,
+            ["Telegram:Bots:0:BotToken"] = "1:x",
+            ["Telegram:Bots:0:AgentUuid"] = "agent-of-the-bot",
+            ["Telegram:Bots:1:BotToken"] = "2:y",
+        });
+        using var rehearsalMetrics = new MeterCounts("Osvi.Bridge.Rehearsal");
+
+        await RehearsalNamed(app, "telegram").RunAsync(CancellationToken.None);
+
+        Assert.Equal(3, rehearsalMetrics.Sum("osvi_bridge.messages.answered"));
+    }
+
     private static WebApplication Worker(Dictionary<string, string?> settings) => BridgeApp.CreateWorker([], builder =>
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {

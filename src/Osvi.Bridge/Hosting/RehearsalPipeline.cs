@@ -45,7 +45,9 @@ internal sealed class RehearsalPipeline : IAsyncDisposable
     private readonly ISessionStore _sessions;
     private readonly ConcurrentQueue<RedisKey> _written = new();
     private readonly IDisposable _noTraces;
+    private readonly HttpClient _osviHttp;
     private IHostedService? _inbox;
+    private AgentDirectory? _agents;
     private bool _expiring;
 
     private RehearsalPipeline(IServiceProvider services)
@@ -55,6 +57,7 @@ internal sealed class RehearsalPipeline : IAsyncDisposable
         _noTraces = OpenTelemetry.SuppressInstrumentationScope.Begin();
         Metrics = new BridgeMetrics(_meter);
         var time = services.GetRequiredService<TimeProvider>();
+        _osviHttp = new HttpClient(new CannedOsviApi(time)) { BaseAddress = new Uri("http://osvi.rehearsal.invalid/") };
         var bridge = services.GetRequiredService<IOptions<BridgeOptions>>();
         if (services.GetRequiredService<IInbox>() is RedisStreamInbox)
         {
@@ -93,12 +96,12 @@ internal sealed class RehearsalPipeline : IAsyncDisposable
         var time = services.GetRequiredService<TimeProvider>();
         var bridge = services.GetRequiredService<IOptions<BridgeOptions>>();
         var osvi = services.GetRequiredService<IOptions<OsviOptions>>();
-        var http = new HttpClient(new CannedOsviApi(time)) { BaseAddress = new Uri("http://osvi.rehearsal.invalid/") };
         var auth = new OsviAuthState(NullLogger<OsviAuthState>.Instance);
-        IAgentConversation agent = osvi.Value.ApiVersion == OsviApiVersion.V1
-            ? new V1AgentConversation(http, osvi, auth, Metrics, NullLogger<V1AgentConversation>.Instance)
-            : new LegacyAgentConversation(new OsviClient(http, osvi, auth));
-        var agents = new AgentDirectory(agent, osvi, services);
+        IAgentConversation Agent(IOptions<OsviOptions> settings) => settings.Value.ApiVersion == OsviApiVersion.V1
+            ? new V1AgentConversation(_osviHttp, settings, auth, Metrics, NullLogger<V1AgentConversation>.Instance)
+            : new LegacyAgentConversation(new OsviClient(_osviHttp, settings, auth));
+        // Every agent a bot or app names is answered from memory too, never by OSVI.
+        var agents = _agents = new AgentDirectory(Agent(osvi), osvi, agentUuid => Agent(Options.Create(osvi.Value.WithAgent(agentUuid))));
         var resolver = new SessionResolver(_sessions, agents, Metrics, NullLogger<SessionResolver>.Instance, []);
         var relay = new MessageRelay([sender], resolver, agents, bridge, time, Metrics, NullLogger<MessageRelay>.Instance, []);
         // One attempt: a rehearsal that fails says so at once instead of retrying for a minute.
@@ -138,7 +141,7 @@ internal sealed class RehearsalPipeline : IAsyncDisposable
         if (_keys is not null)
         {
             _written.Enqueue(_keys.Seen(message.Platform, message.DeduplicationId));
-            _written.Enqueue(_keys.Session(message.Conversation));
+            _written.Enqueue(_keys.Session(_agents?.SessionKey(message.Conversation, message.AgentUuid) ?? message.Conversation));
         }
         return _handled.Watch(message);
     }
@@ -182,6 +185,7 @@ internal sealed class RehearsalPipeline : IAsyncDisposable
         }
         finally
         {
+            _osviHttp.Dispose();
             _meter.Dispose();
             _noTraces.Dispose();
         }

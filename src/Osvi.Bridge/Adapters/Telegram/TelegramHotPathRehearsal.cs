@@ -13,7 +13,7 @@ namespace Osvi.Bridge.Adapters.Telegram;
 /// <summary>
 /// The Telegram path rehearsed with canned Bot API answers served from memory: Telegram.Bot's JSON
 /// for getUpdates, sendMessage and sendChatAction, the update parser, and the HTML renderer and
-/// splitter on a Markdown answer; then two messages of one chat through the whole path, from this
+/// splitter on a Markdown answer; then three messages of two chats through the whole path, from this
 /// bot's ingress over a private copy of the inbox, relay and agent port (<see cref="RehearsalPipeline"/>)
 /// to its reply sender. Without that, the first message after a deploy paid for the just-in-time
 /// compilation of every async step on its way (bench scenario f: ~80 ms added, later ones ~5 ms).
