@@ -14,6 +14,7 @@ using Osvi.Bridge.Telemetry;
 
 namespace Osvi.Bridge.Tests;
 
+[Collection(nameof(HotPathWarmUpTests))]
 public sealed class HotPathWarmUpTests
 {
     [Theory]
@@ -22,8 +23,8 @@ public sealed class HotPathWarmUpTests
     public async Task Telegram_rehearsal_answers_its_messages_through_a_private_copy_of_the_whole_path(string apiVersion)
     {
         await using var app = Worker(new() { ["Osvi:ApiVersion"] = apiVersion });
-        using var rehearsalMetrics = new MeterCounts("Osvi.Bridge.Rehearsal");
-        using var bridgeMetrics = new MeterCounts(BridgeMetrics.Name);
+        using var rehearsalMetrics = new MeterCounts(RehearsalMeter);
+        using var bridgeMetrics = new MeterCounts(app.Services.GetRequiredService<BridgeMetrics>().Meter);
 
         // Throws unless each rehearsed message came back answered (and Telegram.Bot read the canned answers).
         await RehearsalNamed(app, "telegram").RunAsync(CancellationToken.None);
@@ -41,7 +42,7 @@ public sealed class HotPathWarmUpTests
     public async Task Telegram_rehearsal_writes_from_a_chat_the_allow_lists_let_in()
     {
         await using var app = Worker(new() { ["Telegram:AllowedChatIds:0"] = "-1001234", ["Telegram:AllowedUserIds:0"] = "77" });
-        using var rehearsalMetrics = new MeterCounts("Osvi.Bridge.Rehearsal");
+        using var rehearsalMetrics = new MeterCounts(RehearsalMeter);
 
         await RehearsalNamed(app, "telegram").RunAsync(CancellationToken.None);
 
@@ -59,7 +60,7 @@ public sealed class HotPathWarmUpTests
             ["Telegram:Bots:0:AgentUuid"] = "agent-of-the-bot",
             ["Telegram:Bots:1:BotToken"] = "2:y",
         });
-        using var rehearsalMetrics = new MeterCounts("Osvi.Bridge.Rehearsal");
+        using var rehearsalMetrics = new MeterCounts(RehearsalMeter);
 
         await RehearsalNamed(app, "telegram").RunAsync(CancellationToken.None);
 
@@ -80,17 +81,32 @@ public sealed class HotPathWarmUpTests
     private static IHotPathRehearsal RehearsalNamed(WebApplication app, string name) =>
         app.Services.GetServices<IHotPathRehearsal>().Single(r => r.Name == name);
 
-    /// <summary>Sums what the counters of every meter named <c>meterName</c> count while it lives.</summary>
+    private const string RehearsalMeter = "Osvi.Bridge.Rehearsal";
+
+    /// <summary>
+    /// Sums what the counters of <c>meter</c> (an instance, or every meter of a name: the rehearsal's own,
+    /// made inside it; this class runs alone, so no other test's rehearsal is counted) count while it lives.
+    /// </summary>
     private sealed class MeterCounts : IDisposable
     {
         private readonly MeterListener _listener = new();
         private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _sums = new();
 
+        public MeterCounts(Meter meter)
+            : this(m => ReferenceEquals(m, meter))
+        {
+        }
+
         public MeterCounts(string meterName)
+            : this(m => m.Name == meterName)
+        {
+        }
+
+        private MeterCounts(Func<Meter, bool> counted)
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (instrument.Meter.Name == meterName)
+                if (counted(instrument.Meter))
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }
@@ -114,8 +130,8 @@ public sealed class HotPathWarmUpTests
             ["Slack:SigningSecret"] = "secret",
             ["Slack:ApiBaseUrl"] = "http://127.0.0.1:9",
         });
-        using var rehearsalMetrics = new MeterCounts("Osvi.Bridge.Rehearsal");
-        using var bridgeMetrics = new MeterCounts(BridgeMetrics.Name);
+        using var rehearsalMetrics = new MeterCounts(RehearsalMeter);
+        using var bridgeMetrics = new MeterCounts(app.Services.GetRequiredService<BridgeMetrics>().Meter);
 
         await RehearsalNamed(app, "slack").RunAsync(CancellationToken.None);
 
@@ -178,3 +194,7 @@ public sealed class HotPathWarmUpTests
         }
     }
 }
+
+/// <summary>The warm-up tests count what the rehearsal's meter records, so they run apart from every other test.</summary>
+[CollectionDefinition(nameof(HotPathWarmUpTests), DisableParallelization = true)]
+public sealed class HotPathWarmUpCollection;
