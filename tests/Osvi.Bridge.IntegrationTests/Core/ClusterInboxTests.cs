@@ -118,4 +118,28 @@ public sealed class ClusterInboxTests(RedisClusterFixture cluster) : IClassFixtu
         }, "the poison message dead-lettered");
         Assert.NotNull(b);
     }
+
+    [Fact]
+    public async Task The_start_up_rehearsal_runs_on_a_cluster_and_leaves_no_key_on_any_node()
+    {
+        var host = await StartBridgeAsync(new RecordingChannel());
+        await Eventually.HoldsAsync(() => host.Services.GetRequiredService<HotPathWarmUpState>().Done, "the start-up rehearsal to finish");
+        var channel = new RecordingChannel();
+
+        await using (var pipeline = RehearsalPipeline.Create(host.Services))
+        {
+            var inbox = await pipeline.StartAsync(channel, CancellationToken.None);
+            var message = RecordingChannel.Message("c1", "hello");
+            var handled = pipeline.Watch(message);
+            await inbox.AcceptAsync(message, CancellationToken.None);
+            await pipeline.ExpectFinishedAsync(handled, "message", CancellationToken.None);
+            Assert.Equal([RehearsalPipeline.AgentAnswer], channel.RepliesTo("c1"));
+        }
+
+        foreach (var server in cluster.Connection!.GetServers().Where(s => !s.IsReplica))
+        {
+            Assert.Empty(server.Keys(pattern: _prefix + "rehearsal:*"));
+        }
+        Assert.Empty(_osvi.StartedSessions);
+    }
 }
