@@ -30,6 +30,9 @@ internal sealed class RehearsalPipeline : IAsyncDisposable
     /// <summary>The answer of the canned agent: Markdown with the constructs the renderers handle.</summary>
     public const string AgentAnswer = "**Hello** _there_: `code`, [a link](https://example.com)\n\n- one\n- two\n\n| a | b |\n|---|---|\n| 1 | 2 |";
 
+    /// <summary>The canned legacy agent's welcome, sent first when <c>Bridge:SendWelcomeMessage</c> is on, as OSVI's is.</summary>
+    public const string AgentWelcome = "Hi! How can I help?";
+
     /// <summary>
     /// How long a canned answer takes, as from a server nearby. With instant answers the inner awaits
     /// suspended while the outer steps were still being compiled, which then found them complete and
@@ -218,7 +221,7 @@ internal sealed class RehearsalPipeline : IAsyncDisposable
             var answer = JsonString(AgentAnswer);
             var (status, body) = path switch
             {
-                "/chat_sessions" => (HttpStatusCode.OK, """{"success":true,"data":{"session_id":"rehearsal","agent_name":"Agent","welcome_message":null}}"""),
+                "/chat_sessions" => (HttpStatusCode.OK, $$$"""{"success":true,"data":{"session_id":"rehearsal","agent_name":"Agent","welcome_message":"{{{AgentWelcome}}}"}}"""),
                 "/chat_messages/send_message" => (HttpStatusCode.OK, $$$"""{"success":true,"data":{"session_id":"rehearsal","response":{{{answer}}},"current_state":"active"}}"""),
                 "/v1/chat/session/active" => (HttpStatusCode.NotFound, """{"success":false,"error":"No active session"}"""),
                 "/v1/chat/session" => (HttpStatusCode.OK, """{"success":true,"data":{"id":"rehearsal","status":"active","mode":"agent","help_requested":false}}"""),

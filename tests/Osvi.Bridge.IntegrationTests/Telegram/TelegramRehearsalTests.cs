@@ -68,8 +68,8 @@ public sealed class TelegramRehearsalTests(RedisServerFixture redis) : IClassFix
             var written = server.Keys(pattern: prefix + "rehearsal:*").ToList();
             Assert.NotEmpty(written);
             Assert.All(written, key => Assert.NotNull(database.KeyTimeToLive(key)));
-            // The canned agent answered, not the real one.
-            Assert.Equal([RehearsalPipeline.AgentAnswer], channel.RepliesTo("c1"));
+            // The canned agent welcomed and answered, not the real one.
+            Assert.Equal([RehearsalPipeline.AgentWelcome, RehearsalPipeline.AgentAnswer], channel.RepliesTo("c1"));
         }
 
         Assert.Empty(server.Keys(pattern: prefix + "rehearsal:*"));
