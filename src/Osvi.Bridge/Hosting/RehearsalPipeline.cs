@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -60,7 +59,7 @@ internal sealed class RehearsalPipeline : IAsyncDisposable
         _noTraces = OpenTelemetry.SuppressInstrumentationScope.Begin();
         Metrics = new BridgeMetrics(_meter);
         var time = services.GetRequiredService<TimeProvider>();
-        _osviHttp = new HttpClient(new CannedOsviApi(time)) { BaseAddress = new Uri("http://osvi.rehearsal.invalid/") };
+        _osviHttp = new HttpClient(new CannedApi(time, OsviAnswer)) { BaseAddress = new Uri("http://osvi.rehearsal.invalid/") };
         var bridge = services.GetRequiredService<IOptions<BridgeOptions>>();
         if (services.GetRequiredService<IInbox>() is RedisStreamInbox)
         {
@@ -207,30 +206,20 @@ internal sealed class RehearsalPipeline : IAsyncDisposable
             marks.UnmarkAsync(platform, eventId, cancellationToken);
     }
 
-    /// <summary>Answers the calls of both OSVI flavours as OSVI shapes them, each after <see cref="AnswerDelay"/>.</summary>
-    private sealed class CannedOsviApi(TimeProvider time) : HttpMessageHandler
+    /// <summary>The calls of both OSVI flavours, answered as OSVI shapes them.</summary>
+    private static (HttpStatusCode, string) OsviAnswer(HttpRequestMessage request)
     {
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        var answer = JsonString(AgentAnswer);
+        return (request.RequestUri?.AbsolutePath ?? "") switch
         {
-            await Task.Delay(AnswerDelay, time, cancellationToken);
-            if (request.Content is not null)
-            {
-                _ = await request.Content.ReadAsByteArrayAsync(cancellationToken);
-            }
-            var path = request.RequestUri?.AbsolutePath ?? "";
-            var answer = JsonString(AgentAnswer);
-            var (status, body) = path switch
-            {
-                "/chat_sessions" => (HttpStatusCode.OK, $$$"""{"success":true,"data":{"session_id":"rehearsal","agent_name":"Agent","welcome_message":"{{{AgentWelcome}}}"}}"""),
-                "/chat_messages/send_message" => (HttpStatusCode.OK, $$$"""{"success":true,"data":{"session_id":"rehearsal","response":{{{answer}}},"current_state":"active"}}"""),
-                "/v1/chat/session/active" => (HttpStatusCode.NotFound, """{"success":false,"error":"No active session"}"""),
-                "/v1/chat/session" => (HttpStatusCode.OK, """{"success":true,"data":{"id":"rehearsal","status":"active","mode":"agent","help_requested":false}}"""),
-                "/v1/chat/inbound" => (HttpStatusCode.OK, $$$"""{"success":true,"data":{"session_id":"rehearsal","reply":{{{answer}}},"mode":"agent","help_requested":false,"state":"active"}}"""),
-                _ => (HttpStatusCode.NotFound, """{"success":false,"error":"Not found"}"""),
-            };
-            return new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        }
-
-        private static string JsonString(string text) => "\"" + JsonEncodedText.Encode(text).ToString() + "\"";
+            "/chat_sessions" => (HttpStatusCode.OK, $$$"""{"success":true,"data":{"session_id":"rehearsal","agent_name":"Agent","welcome_message":"{{{AgentWelcome}}}"}}"""),
+            "/chat_messages/send_message" => (HttpStatusCode.OK, $$$"""{"success":true,"data":{"session_id":"rehearsal","response":{{{answer}}},"current_state":"active"}}"""),
+            "/v1/chat/session/active" => (HttpStatusCode.NotFound, """{"success":false,"error":"No active session"}"""),
+            "/v1/chat/session" => (HttpStatusCode.OK, """{"success":true,"data":{"id":"rehearsal","status":"active","mode":"agent","help_requested":false}}"""),
+            "/v1/chat/inbound" => (HttpStatusCode.OK, $$$"""{"success":true,"data":{"session_id":"rehearsal","reply":{{{answer}}},"mode":"agent","help_requested":false,"state":"active"}}"""),
+            _ => (HttpStatusCode.NotFound, """{"success":false,"error":"Not found"}"""),
+        };
     }
+
+    private static string JsonString(string text) => "\"" + JsonEncodedText.Encode(text).ToString() + "\"";
 }

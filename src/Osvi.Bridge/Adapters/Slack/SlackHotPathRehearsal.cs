@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -40,7 +39,7 @@ internal sealed class SlackHotPathRehearsal(
     private async Task RehearsePathAsync(CancellationToken cancellationToken)
     {
         await using var pipeline = RehearsalPipeline.Create(services);
-        using var http = new HttpClient(new CannedWebApi(time)) { BaseAddress = new Uri("http://slack.rehearsal.invalid/api/") };
+        using var http = new HttpClient(new CannedApi(time, WebApiAnswer)) { BaseAddress = new Uri("http://slack.rehearsal.invalid/api/") };
         var api = new SlackApiClient(http, options, time, NullLogger<SlackApiClient>.Instance);
         // Paced without waits: the rehearsal's answers go out at once, also twice to one DM.
         var pacer = new SlackPostPacer(Options.Create(new SlackOptions { PostsPerSecondPerChannel = 100 }), time);
@@ -69,23 +68,10 @@ internal sealed class SlackHotPathRehearsal(
         {"type":"event_callback","team_id":"T0","event_id":"Ev{{{n}}}","event":{"type":"message","channel_type":"im","channel":"{{{channel}}}","user":"{{{user}}}","text":"Hello <@U1>, how are you?","ts":"1764633600.00010{{{n}}}"}}
         """;
 
-    /// <summary>Answers each Web API method as Slack shapes it, after <see cref="RehearsalPipeline.AnswerDelay"/>.</summary>
-    private sealed class CannedWebApi(TimeProvider time) : HttpMessageHandler
+    /// <summary>Each Web API method answered as Slack shapes it.</summary>
+    private static (HttpStatusCode, string) WebApiAnswer(HttpRequestMessage request) => (HttpStatusCode.OK, request.RequestUri?.Segments[^1] switch
     {
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            await Task.Delay(RehearsalPipeline.AnswerDelay, time, cancellationToken);
-            if (request.Content is not null)
-            {
-                // Consumes the serialized request, as the real transport would.
-                _ = await request.Content.ReadAsByteArrayAsync(cancellationToken);
-            }
-            var body = request.RequestUri?.Segments[^1] switch
-            {
-                "chat.postMessage" or "chat.update" => """{"ok":true,"channel":"D1","ts":"1764633601.000100","message":{"type":"message","text":"Hello","user":"U1","ts":"1764633601.000100"}}""",
-                _ => """{"ok":true}""",
-            };
-            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        }
-    }
+        "chat.postMessage" or "chat.update" => """{"ok":true,"channel":"D1","ts":"1764633601.000100","message":{"type":"message","text":"Hello","user":"U1","ts":"1764633601.000100"}}""",
+        _ => """{"ok":true}""",
+    });
 }

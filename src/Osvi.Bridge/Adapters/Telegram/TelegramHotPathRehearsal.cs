@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Osvi.Bridge.Formatting;
@@ -31,7 +30,7 @@ internal sealed class TelegramHotPathRehearsal(
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        using var http = new HttpClient(new CannedBotApi(time));
+        using var http = new HttpClient(new CannedApi(time, BotApiAnswer));
         var client = new TelegramBotClient(new TelegramBotClientOptions("1:rehearsal", "http://rehearsal.invalid") { RetryThreshold = 0 }, http);
         await RehearseClientAsync(client, cancellationToken);
         await RehearsePathAsync(client, cancellationToken);
@@ -100,32 +99,19 @@ internal sealed class TelegramHotPathRehearsal(
         }
     }
 
-    /// <summary>Answers each Bot API method with a typical result, as the real API would shape it.</summary>
-    private sealed class CannedBotApi(TimeProvider time) : HttpMessageHandler
-    {
-        private const string User = """{"id":1000,"is_bot":false,"first_name":"Ada","last_name":"L","username":"ada","language_code":"en"}""";
-        private const string Chat = """{"id":1,"first_name":"Ada","username":"ada","type":"private"}""";
-        private const string Message = $$$"""{"message_id":2,"from":{{{User}}},"chat":{{{Chat}}},"date":1764633600,"text":"Hello, how are you?","entities":[{"offset":0,"length":5,"type":"bold"}],"reply_to_message":{"message_id":1,"from":{{{User}}},"chat":{{{Chat}}},"date":1764633500,"text":"earlier"}}""";
+    private const string CannedUser = """{"id":1000,"is_bot":false,"first_name":"Ada","last_name":"L","username":"ada","language_code":"en"}""";
+    private const string CannedChat = """{"id":1,"first_name":"Ada","username":"ada","type":"private"}""";
+    private const string CannedMessage = $$$"""{"message_id":2,"from":{{{CannedUser}}},"chat":{{{CannedChat}}},"date":1764633600,"text":"Hello, how are you?","entities":[{"offset":0,"length":5,"type":"bold"}],"reply_to_message":{"message_id":1,"from":{{{CannedUser}}},"chat":{{{CannedChat}}},"date":1764633500,"text":"earlier"}}""";
 
-        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <summary>Each Bot API method answered with a typical result, as the real API would shape it.</summary>
+    private static (HttpStatusCode, string) BotApiAnswer(HttpRequestMessage request)
+    {
+        var result = (request.RequestUri?.Segments[^1] ?? "") switch
         {
-            await Task.Delay(RehearsalPipeline.AnswerDelay, time, cancellationToken);
-            if (request.Content is not null)
-            {
-                // Consumes the serialized request, as the real transport would.
-                _ = await request.Content.ReadAsByteArrayAsync(cancellationToken);
-            }
-            var method = request.RequestUri?.Segments[^1] ?? "";
-            var result = method switch
-            {
-                "getUpdates" => $$"""[{"update_id":1,"message":{{Message}}}]""",
-                "sendMessage" => Message,
-                _ => "true",
-            };
-            return new HttpResponseMessage(HttpStatusCode.OK)
-            {
-                Content = new StringContent($$"""{"ok":true,"result":{{result}}}""", Encoding.UTF8, "application/json"),
-            };
-        }
+            "getUpdates" => $$"""[{"update_id":1,"message":{{CannedMessage}}}]""",
+            "sendMessage" => CannedMessage,
+            _ => "true",
+        };
+        return (HttpStatusCode.OK, $$"""{"ok":true,"result":{{result}}}""");
     }
 }
