@@ -12,6 +12,9 @@ internal sealed class BridgeProcess : IAsyncDisposable
     private static readonly string[] InheritedPrefixesToDrop =
         ["ASPNETCORE_", "DOTNET_GC", "DOTNET_gc", "Osvi__", "Redis__", "Telegram__", "Slack__", "Bridge__", "Sessions__", "Logging__", "OTEL_"];
 
+    /// <summary>How often <see cref="WaitReadyAsync"/> asks /readyz.</summary>
+    public static readonly TimeSpan ReadyPollInterval = TimeSpan.FromMilliseconds(20);
+
     private readonly Process _process;
     private readonly HttpClient _http;
     private readonly long _started = Stopwatch.GetTimestamp();
@@ -105,7 +108,7 @@ internal sealed class BridgeProcess : IAsyncDisposable
             {
                 last = "readyz timed out";
             }
-            await Task.Delay(20, cancellationToken);
+            await Task.Delay(ReadyPollInterval, cancellationToken);
         }
         throw new TimeoutException($"The bridge was not ready within {limit}: {last}\n{LogTail(30)}");
     }

@@ -223,7 +223,7 @@ public sealed class FakeTelegramServer : IAsyncDisposable
         var body = await ReadBodyAsync(context);
         if (token != BotToken || (RejectToken && method == "getMe"))
         {
-            Calls.Enqueue(new RecordedCall(method, body, false));
+            Calls.Enqueue(new RecordedCall(method, body, false, context.Connection.Id));
             return Error(401, "Unauthorized");
         }
         switch (method)
@@ -233,14 +233,14 @@ public sealed class FakeTelegramServer : IAsyncDisposable
                 {
                     await gate.Task.WaitAsync(context.RequestAborted);
                 }
-                Calls.Enqueue(new RecordedCall(method, body, true));
+                Calls.Enqueue(new RecordedCall(method, body, true, context.Connection.Id));
                 return Ok(new JsonObject
                 {
                     ["id"] = Id, ["is_bot"] = true, ["first_name"] = "Osvi Test", ["username"] = BotUsername,
                     ["can_join_groups"] = true, ["can_read_all_group_messages"] = false, ["supports_inline_queries"] = false,
                 });
             case "getUpdates":
-                Calls.Enqueue(new RecordedCall(method, body, true));
+                Calls.Enqueue(new RecordedCall(method, body, true, context.Connection.Id));
                 if (Interlocked.Decrement(ref _conflicts) >= 0)
                 {
                     return Error(409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running");
@@ -254,7 +254,7 @@ public sealed class FakeTelegramServer : IAsyncDisposable
                 return Ok(await GetUpdatesAsync(body, context.RequestAborted));
             case "sendMessage":
                 var failure = _sendFailures.TryDequeue(out var scripted) ? scripted : SendMessageRule?.Invoke(body);
-                Calls.Enqueue(new RecordedCall(method, body, failure is null));
+                Calls.Enqueue(new RecordedCall(method, body, failure is null, context.Connection.Id));
                 if (failure is not null)
                 {
                     return Error(failure.Code, failure.Description, failure.RetryAfter, failure.MigrateToChatId);
@@ -269,11 +269,11 @@ public sealed class FakeTelegramServer : IAsyncDisposable
                     ["text"] = body["text"]?.ToString(),
                 });
             case "getWebhookInfo":
-                Calls.Enqueue(new RecordedCall(method, body, true));
+                Calls.Enqueue(new RecordedCall(method, body, true, context.Connection.Id));
                 return Ok(new JsonObject { ["url"] = "", ["has_custom_certificate"] = false, ["pending_update_count"] = 0 });
             case "sendMessageDraft" or "sendRichMessage":
                 var refusal = (method == "sendMessageDraft" ? DraftRule : RichMessageRule)?.Invoke(body);
-                Calls.Enqueue(new RecordedCall(method, body, refusal is null));
+                Calls.Enqueue(new RecordedCall(method, body, refusal is null, context.Connection.Id));
                 if (refusal is not null)
                 {
                     return Error(refusal.Code, refusal.Description, refusal.RetryAfter);
@@ -291,7 +291,7 @@ public sealed class FakeTelegramServer : IAsyncDisposable
                 });
             default:
                 // setWebhook, deleteWebhook, sendChatAction, setMyCommands, …
-                Calls.Enqueue(new RecordedCall(method, body, true));
+                Calls.Enqueue(new RecordedCall(method, body, true, context.Connection.Id));
                 return Ok(true);
         }
     }
@@ -370,7 +370,7 @@ public sealed class FakeTelegramServer : IAsyncDisposable
         }
     }
 
-    public sealed record RecordedCall(string Method, JsonObject Body, bool Delivered);
+    public sealed record RecordedCall(string Method, JsonObject Body, bool Delivered, string ConnectionId = "");
 
     /// <summary>An error the fake answers instead of delivering.</summary>
     public sealed record ScriptedError(int Code, string Description, int? RetryAfter = null, long? MigrateToChatId = null)

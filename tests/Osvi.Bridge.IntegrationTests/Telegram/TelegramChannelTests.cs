@@ -76,6 +76,23 @@ public sealed class TelegramChannelTests(RedisServerFixture redis) : IClassFixtu
     }
 
     [Fact]
+    public async Task The_first_reply_finds_a_connection_opened_at_start_beside_the_long_poll()
+    {
+        await StartBridgeAsync();
+
+        _telegram.EnqueueMessage(Private(43, "first"));
+        await _telegram.WaitForTextAsync(43, "echo: first");
+
+        // getMe and deleteWebhook went out side by side, so two connections were open before any
+        // update; the reply's calls (typing, welcome, answer) used one of them, not a new one.
+        var startUp = _telegram.Calls.Where(c => c.Method is "getMe" or "deleteWebhook").Select(c => c.ConnectionId).ToHashSet();
+        Assert.Equal(2, startUp.Count);
+        var replyCalls = _telegram.Calls.Where(c => c.Method is not ("getMe" or "deleteWebhook" or "getUpdates" or "setMyCommands")).ToList();
+        Assert.NotEmpty(replyCalls);
+        Assert.All(replyCalls, c => Assert.Contains(c.ConnectionId, startUp));
+    }
+
+    [Fact]
     public async Task The_session_survives_a_bridge_restart()
     {
         var prefix = RedisServerFixture.NewKeyPrefix();

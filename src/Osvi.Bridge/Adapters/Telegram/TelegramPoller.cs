@@ -184,8 +184,12 @@ public sealed partial class TelegramPoller(
         {
             try
             {
-                var me = await identity.EnsureAsync(stoppingToken);
-                await bot.DeleteWebhook(dropPendingUpdates: false, stoppingToken);
+                // Side by side: they do not depend on each other, and two requests in flight leave two
+                // connections open, so the first reply does not wait for a new one beside the long poll.
+                var identifying = identity.EnsureAsync(stoppingToken);
+                var unhooking = bot.DeleteWebhook(dropPendingUpdates: false, stoppingToken);
+                await Task.WhenAll(identifying, unhooking);
+                var me = await identifying;
                 await commandMenu.SetAsync(stoppingToken);
                 return me;
             }
