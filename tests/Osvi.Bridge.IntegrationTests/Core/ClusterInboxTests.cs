@@ -128,11 +128,7 @@ public sealed class ClusterInboxTests(RedisClusterFixture cluster) : IClassFixtu
 
         await using (var pipeline = RehearsalPipeline.Create(host.Services))
         {
-            var inbox = await pipeline.StartAsync(channel, CancellationToken.None);
-            var message = RecordingChannel.Message("c1", "hello");
-            var handled = pipeline.Watch(message);
-            await inbox.AcceptAsync(message, CancellationToken.None);
-            await pipeline.ExpectFinishedAsync(handled, "message", CancellationToken.None);
+            await RehearsalRun.OneMessageAsync(pipeline, channel, "c1");
             Assert.Equal([RehearsalPipeline.AgentAnswer], channel.RepliesTo("c1"));
         }
 

@@ -58,11 +58,7 @@ public sealed class TelegramRehearsalTests(RedisServerFixture redis) : IClassFix
 
         await using (var pipeline = RehearsalPipeline.Create(host.Services))
         {
-            var inbox = await pipeline.StartAsync(channel, CancellationToken.None);
-            var message = RecordingChannel.Message("c1", "hello");
-            var handled = pipeline.Watch(message);
-            await inbox.AcceptAsync(message, CancellationToken.None);
-            await pipeline.ExpectFinishedAsync(handled, "message", CancellationToken.None);
+            await RehearsalRun.OneMessageAsync(pipeline, channel, "c1");
 
             // What a kill -9 at this point would leave: keys that all expire.
             var written = server.Keys(pattern: prefix + "rehearsal:*").ToList();
